@@ -1,0 +1,1 @@
+"""Connectors: each reads one source and yields normalised records. None writes the store."""

@@ -1,0 +1,431 @@
+"""MLflow connector: my runs (one search over all experiments) and model-registry events.
+
+HTTP goes through mlflow's own client (mlflow-skinny); parsing lives in pure `parse_*`
+functions fed with REST-shaped JSON, so tests can use recorded payloads.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import heapq
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+from urllib.parse import quote
+
+from harvester.config import read_secret
+from harvester.connectors.base import Connector, HarvestWindow
+from harvester.errors import AuthError, ConnectorError, TransientError
+from harvester.models import Cursor, Record, utcnow
+from harvester.timeutil import from_ms, to_ms
+
+RUN_OVERLAP = timedelta(minutes=10)
+ID_CHUNK = 100
+NOISY_TAG_PREFIXES = ("mlflow.log-model", "mlflow.source.git", "mlflow.databricks")
+
+
+@dataclass(frozen=True)
+class MlflowSettings:
+    tracking_uri: str
+    registry_uri: str = ""
+    ui_url: str = ""
+    token_env: str = ""
+    username_env: str = ""
+    password_env: str = ""
+    handles: tuple[str, ...] = ()
+    experiments: tuple[str, ...] = ()
+    exclude_experiments: tuple[str, ...] = ()
+    serving_aliases: tuple[str, ...] = ("champion", "production", "prod")
+    serving_stages: tuple[str, ...] = ("Production",)
+    registry: bool = True
+    max_results: int = 50000
+    max_retries: int = 2
+    timeout: int = 60
+
+    def __post_init__(self):
+        if not 1 <= self.max_results <= 50000:
+            raise ValueError("max_results must be between 1 and 50000 (the MLflow server's limit)")
+
+
+class MlflowConnector(Connector):
+    type_name = "mlflow"
+    settings_class = MlflowSettings
+    streams = ("runs", "registry")
+    description = "MLflow tracking server: my runs, model versions, stage transitions and alias moves."
+
+    def __init__(self, instance, settings: MlflowSettings, identity):
+        super().__init__(instance, settings, identity)
+        self._client = None
+        self._experiments: dict[str, str] | None = None
+        self._registry_state: dict[str, Any] | None = None
+
+    # set-up ---------------------------------------------------------------------------
+
+    @property
+    def handles(self) -> frozenset[str]:
+        return self.identity.all_handles | {h.strip().lower() for h in self.settings.handles if h.strip()}
+
+    @property
+    def ui_url(self) -> str:
+        if self.settings.ui_url:
+            return self.settings.ui_url.rstrip("/")
+        uri = self.settings.tracking_uri
+        return uri.rstrip("/") if uri.startswith(("http://", "https://")) else ""
+
+    def check(self) -> None:
+        where = f"[connectors.{self.instance}]"
+        if not self.handles:
+            from harvester.errors import ConfigError
+
+            raise ConfigError(f"{where}: no identity to match runs against. Set [identity] handles "
+                              "(the mlflow.user values that are you) or handles in this table.")
+        self._env()  # raises when a named secret is missing
+
+    def _env(self) -> dict[str, str]:
+        where = f"[connectors.{self.instance}]"
+        env = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(self.settings.max_retries),
+               "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1" if self.settings.max_retries else "0",
+               "MLFLOW_HTTP_REQUEST_TIMEOUT": str(self.settings.timeout),
+               "MLFLOW_ALLOW_FILE_STORE": "true", "MLFLOW_TRACKING_URI": self.settings.tracking_uri}
+        if self.settings.token_env:
+            env["MLFLOW_TRACKING_TOKEN"] = read_secret(self.settings.token_env, f"{where} token_env")
+        if self.settings.username_env:
+            env["MLFLOW_TRACKING_USERNAME"] = read_secret(self.settings.username_env, f"{where} username_env")
+        if self.settings.password_env:
+            env["MLFLOW_TRACKING_PASSWORD"] = read_secret(self.settings.password_env, f"{where} password_env")
+        return env
+
+    @contextmanager
+    def _scoped_env(self):
+        """mlflow reads credentials and retry settings from the environment at request time."""
+        env = self._env()
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    @property
+    def client(self):
+        if self._client is None:
+            from mlflow import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.settings.tracking_uri,
+                                        registry_uri=self.settings.registry_uri or self.settings.tracking_uri)
+        return self._client
+
+    def fetch(self, stream: str, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
+        with self._scoped_env(), self._translate_errors():
+            if stream == "runs":
+                yield from self.fetch_runs(cursor, window)
+            elif stream == "registry" and self.settings.registry:
+                yield from self.fetch_registry(cursor, window)
+
+    @contextmanager
+    def _translate_errors(self):
+        try:
+            yield
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            raise translate_error(self.instance, self.settings, exc) from None
+
+    # experiments and runs -------------------------------------------------------------------
+
+    def experiments(self) -> dict[str, str]:
+        """experiment id -> name, for the active experiments the config selects."""
+        if self._experiments is None:
+            from mlflow.entities import ViewType
+
+            found, token = {}, None
+            while True:
+                page = self.client.search_experiments(view_type=ViewType.ACTIVE_ONLY, max_results=1000,
+                                                      page_token=token)
+                for e in page:
+                    if select_experiment(e.name, self.settings.experiments, self.settings.exclude_experiments):
+                        found[e.experiment_id] = e.name
+                token = page.token
+                if not token:
+                    break
+            self._experiments = found
+        return self._experiments
+
+    def search_runs(self, filter_string: str) -> Iterator[dict]:
+        """Every page of one runs query, oldest first, as REST-shaped JSON."""
+        ids = list(self.experiments())
+        if not ids:
+            return
+        token = None
+        while True:
+            page = self.client.search_runs(ids, filter_string=filter_string, max_results=self.settings.max_results,
+                                           order_by=["attributes.start_time ASC", "attributes.run_id ASC"],
+                                           page_token=token)
+            for run in page:
+                yield run_to_json(run)
+            token = page.token
+            if not token:
+                break
+
+    def fetch_runs(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
+        experiments = self.experiments()
+        running = list(cursor.state.get("running", [])) if cursor else []
+        for chunk in chunks(running, ID_CHUNK):
+            ids = ", ".join(quote_value(i) for i in chunk)
+            for run in self.search_runs(f"attributes.run_id IN ({ids})"):
+                yield parse_run(run, self.instance, experiments, self.ui_url, self.handles)
+        start_ms = to_ms(window.start(cursor, RUN_OVERLAP))
+        # OR is not allowed in MLflow filters: one query per handle, merged by start time.
+        queries = [self.search_runs(f"attributes.start_time >= {start_ms} and tags.`mlflow.user` = {quote_value(h)}")
+                   for h in sorted(self.handles)]
+        for run in heapq.merge(*queries, key=lambda r: (r["info"].get("start_time") or 0, r["info"]["run_id"])):
+            yield parse_run(run, self.instance, experiments, self.ui_url, self.handles)
+
+    def advance_cursor(self, stream, cursor, page, final=False):
+        if stream == "registry":
+            if not final or self._registry_state is None:
+                return cursor
+            return Cursor(source=self.instance, stream=stream, value=utcnow().isoformat(),
+                          state=self._registry_state, updated_at=utcnow())
+        # Runs: a watermark on start time, plus the runs still RUNNING, re-read next time.
+        running = set(cursor.state.get("running", [])) if cursor else set()
+        for r in page:
+            (running.add if r.attributes.get("status") == "running" else running.discard)(r.external_id)
+        value = cursor.value if cursor else None
+        if page:
+            latest = max(datetime.fromisoformat(r.attributes["started_at"]) for r in page)
+            if value is None or latest > datetime.fromisoformat(value):
+                value = latest.isoformat()
+        if value is None and not running:
+            return cursor
+        return Cursor(source=self.instance, stream=stream, value=value, state={"running": sorted(running)},
+                      updated_at=utcnow())
+
+    # registry ---------------------------------------------------------------------------------
+
+    def fetch_registry(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
+        previous = dict(cursor.state.get("models", {})) if cursor else {}
+        first = cursor is None
+        models = list(self.registered_models())
+        changed = [m for m in models
+                   if first or m["name"] not in previous
+                   or m["last_updated_timestamp"] != previous[m["name"]].get("updated")
+                   or m["aliases"] != previous[m["name"]].get("aliases")]
+        versions_by_model: dict[str, list[dict]] = {}
+        for chunk in chunks([m["name"] for m in changed], ID_CHUNK):
+            for v in self.model_versions(chunk):
+                versions_by_model.setdefault(v["name"], []).append(v)
+        events = registry_events(changed, versions_by_model, previous, first, window, self.settings)
+        runs = self.runs_by_id({e["run_id"] for e in events if e.get("run_id")})
+        experiments = self.experiments()
+        records = [parse_registry_event(e, runs.get(e.get("run_id") or ""), self.instance, experiments, self.ui_url,
+                                        self.handles) for e in events]
+        records.sort(key=lambda r: r.occurred_at)
+        yield from records
+        state = {m["name"]: previous.get(m["name"], {}) for m in models}
+        for m in changed:
+            vs = versions_by_model.get(m["name"], [])
+            state[m["name"]] = {"updated": m["last_updated_timestamp"], "aliases": m["aliases"],
+                                "staged": sorted(str(v["version"]) for v in vs
+                                                 if v.get("current_stage") in self.settings.serving_stages)}
+        self._registry_state = {"models": state}
+
+    def registered_models(self) -> Iterator[dict]:
+        token = None
+        while True:
+            page = self.client.search_registered_models(max_results=1000, page_token=token)
+            for m in page:
+                yield {"name": m.name, "last_updated_timestamp": m.last_updated_timestamp,
+                       "aliases": {str(k): str(v) for k, v in (m.aliases or {}).items()}}
+            token = page.token
+            if not token:
+                break
+
+    def model_versions(self, names: Sequence[str]) -> Iterator[dict]:
+        names_sql = ", ".join(quote_value(n) for n in names)
+        token = None
+        while True:
+            page = self.client.search_model_versions(f"name IN ({names_sql})", max_results=200000, page_token=token)
+            for v in page:
+                yield {"name": v.name, "version": str(v.version), "creation_timestamp": v.creation_timestamp,
+                       "last_updated_timestamp": v.last_updated_timestamp, "current_stage": v.current_stage,
+                       "run_id": v.run_id, "source": v.source, "status": v.status, "user_id": v.user_id}
+            token = page.token
+            if not token:
+                break
+
+    def runs_by_id(self, run_ids: Iterable[str]) -> dict[str, dict]:
+        found = {}
+        for chunk in chunks(sorted(run_ids), ID_CHUNK):
+            ids = ", ".join(quote_value(i) for i in chunk)
+            for run in self.search_runs(f"attributes.run_id IN ({ids})"):
+                found[run["info"]["run_id"]] = run
+        return found
+
+
+# pure helpers -------------------------------------------------------------------------------------
+
+
+def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    items = list(items)
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def quote_value(value: str) -> str:
+    """A string literal for an MLflow filter."""
+    value = str(value)
+    return f'"{value}"' if "'" in value else f"'{value}'"
+
+
+def select_experiment(name: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    if include and not any(fnmatch.fnmatchcase(name, p) for p in include):
+        return False
+    return not any(fnmatch.fnmatchcase(name, p) for p in exclude)
+
+
+def run_to_json(run) -> dict:
+    """An mlflow Run entity in the REST API's JSON shape (what runs/search returns)."""
+    info = run.info
+    return {
+        "info": {"run_id": info.run_id, "run_name": info.run_name, "experiment_id": info.experiment_id,
+                 "user_id": info.user_id, "status": info.status, "start_time": info.start_time,
+                 "end_time": info.end_time, "lifecycle_stage": info.lifecycle_stage},
+        "data": {"metrics": [{"key": k, "value": v} for k, v in run.data.metrics.items()],
+                 "params": [{"key": k, "value": v} for k, v in run.data.params.items()],
+                 "tags": [{"key": k, "value": v} for k, v in run.data.tags.items()
+                          if not k.startswith(NOISY_TAG_PREFIXES)]},
+    }
+
+
+def kv(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
+    return {i["key"]: i.get("value") for i in items or ()}
+
+
+def run_url(ui: str, experiment_id: str, run_id: str) -> str | None:
+    return f"{ui}/#/experiments/{experiment_id}/runs/{run_id}" if ui else None
+
+
+def parse_run(run: Mapping[str, Any], source: str, experiments: Mapping[str, str], ui: str,
+              handles: frozenset[str]) -> Record:
+    info, data = run["info"], run.get("data") or {}
+    tags = kv(data.get("tags"))
+    actor = tags.get("mlflow.user") or info.get("user_id") or None
+    started = from_ms(info.get("start_time")) or utcnow()
+    ended = from_ms(info.get("end_time"))
+    exp_id = str(info.get("experiment_id", ""))
+    metrics = {k: float(v) for k, v in kv(data.get("metrics")).items() if isinstance(v, (int, float))}
+    user_tags = {k: v for k, v in tags.items() if not k.startswith("mlflow.")}
+    return Record(
+        source=source, kind="run", external_id=info["run_id"], occurred_at=ended or started,
+        subject=experiments.get(exp_id, f"experiment {exp_id}"), actor=actor,
+        mine=bool(actor) and actor.strip().lower() in handles, title=info.get("run_name") or info["run_id"],
+        url=run_url(ui, exp_id, info["run_id"]),
+        attributes={"status": str(info.get("status", "")).lower(), "metrics": metrics,
+                    "params": kv(data.get("params")), "tags": user_tags, "name": info.get("run_name") or "",
+                    "experiment_id": exp_id, "experiment_url": f"{ui}/#/experiments/{exp_id}" if ui else None,
+                    "started_at": started.isoformat(), "ended_at": ended.isoformat() if ended else None},
+        payload=dict(run),
+    )
+
+
+def registry_events(models: Sequence[dict], versions_by_model: Mapping[str, list[dict]],
+                    previous: Mapping[str, dict], first: bool, window: HarvestWindow,
+                    settings: MlflowSettings) -> list[dict]:
+    """Model versions worth keeping and promotions, from registry snapshots.
+
+    MLflow keeps no alias history and setting an alias touches no timestamp, so an alias
+    move is found by diffing this snapshot against the one saved in the cursor.
+    """
+    since_ms = to_ms(window.since)
+    now_ms = to_ms(window.started_at)
+    events = []
+    for m in models:
+        name, aliases = m["name"], m["aliases"]
+        old = previous.get(name, {})
+        old_aliases = old.get("aliases", {})
+        old_staged = set(old.get("staged", []))
+        serving_versions = {v for a, v in aliases.items() if a in settings.serving_aliases}
+        for v in versions_by_model.get(name, []):
+            version = str(v["version"])
+            v_aliases = sorted(a for a, ver in aliases.items() if ver == version)
+            staged = v.get("current_stage") in settings.serving_stages
+            serving = version in serving_versions or staged
+            was_serving = version in {ver for a, ver in old_aliases.items() if a in settings.serving_aliases} \
+                or version in old_staged
+            created = v.get("creation_timestamp") or 0
+            if created >= since_ms or serving or was_serving:
+                events.append({"type": "version", **v, "aliases": v_aliases, "serving": serving,
+                               "occurred_ms": created})
+            for alias in v_aliases:
+                if alias not in settings.serving_aliases:
+                    continue
+                if first and created >= since_ms:
+                    events.append({"type": "promotion", **v, "target": alias, "via": "alias",
+                                   "previous_version": None, "occurred_ms": created})
+                elif not first and old_aliases.get(alias) != version:
+                    events.append({"type": "promotion", **v, "target": alias, "via": "alias",
+                                   "previous_version": old_aliases.get(alias), "occurred_ms": now_ms})
+            if staged:
+                changed_ms = v.get("last_updated_timestamp") or created
+                if (first and changed_ms >= since_ms) or (not first and version not in old_staged):
+                    events.append({"type": "promotion", **v, "target": v["current_stage"], "via": "stage",
+                                   "previous_version": None, "occurred_ms": changed_ms})
+    return events
+
+
+def parse_registry_event(event: Mapping[str, Any], run: Mapping[str, Any] | None, source: str,
+                         experiments: Mapping[str, str], ui: str, handles: frozenset[str]) -> Record:
+    name, version = event["name"], str(event["version"])
+    actor, run_metrics, run_link = event.get("user_id") or None, {}, None
+    if run is not None:
+        parsed = parse_run(run, source, experiments, ui, handles)
+        actor, run_metrics, run_link = parsed.actor, dict(parsed.attributes["metrics"]), parsed.url
+    mine = bool(actor) and actor.strip().lower() in handles
+    url = f"{ui}/#/models/{quote(name, safe='')}/versions/{version}" if ui else None
+    occurred = from_ms(event["occurred_ms"]) or utcnow()
+    common = {"model": name, "version": version, "run_id": event.get("run_id"), "run_url": run_link,
+              "run_metrics": run_metrics, "stage": event.get("current_stage")}
+    if event["type"] == "version":
+        return Record(source=source, kind="model_version", external_id=f"{name}/{version}", occurred_at=occurred,
+                      subject=name, actor=actor, mine=mine, title=f"{name} v{version}", url=url,
+                      attributes={**common, "aliases": event["aliases"], "serving": event["serving"],
+                                  "status": event.get("status")},
+                      payload={k: v for k, v in event.items() if k not in ("type", "occurred_ms")})
+    target = str(event["target"])
+    return Record(source=source, kind="model_promotion", external_id=f"{name}/{version}/{target}",
+                  occurred_at=occurred, subject=name, actor=actor, mine=mine,
+                  title=f"{name} v{version} -> {target}", url=url,
+                  attributes={**common, "target": target, "via": event["via"],
+                              "previous_version": event.get("previous_version")},
+                  payload={k: v for k, v in event.items() if k not in ("type", "occurred_ms")})
+
+
+def translate_error(instance: str, settings: MlflowSettings, exc: Exception) -> ConnectorError:
+    """One clear line for the errors a user can cause or fix."""
+    text = str(exc)
+    status = None
+    getter = getattr(exc, "get_http_status_code", None)
+    if callable(getter):
+        try:
+            status = int(getter())
+        except (TypeError, ValueError):
+            status = None
+    lowered = text.lower()
+    if status in (401, 403) or "401" in lowered[:200] and "unauthorized" in lowered:
+        hint = f"check the token in {settings.token_env}" if settings.token_env else \
+            "set token_env in the connector table to the name of the variable holding your token"
+        return AuthError(instance, f"MLflow at {settings.tracking_uri} refused the credentials (HTTP {status}); {hint}.",
+                         status)
+    if "max retries exceeded" in lowered or "connection refused" in lowered or "failed to establish" in lowered \
+            or "name or service not known" in lowered or "timed out" in lowered:
+        return TransientError(instance, f"cannot reach MLflow at {settings.tracking_uri}. Check tracking_uri "
+                                        "and that the server is running.")
+    first_line = text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
+    return ConnectorError(instance, f"MLflow error{f' (HTTP {status})' if status else ''}: {first_line}", status)

@@ -1,0 +1,111 @@
+"""`harvest`, `redraft` and `demo`."""
+
+from __future__ import annotations
+
+import click
+
+from harvester.cli.app import echo_json, interactive, json_option, pass_app
+
+
+class ProgressLine:
+    """A one-line counter on a terminal; silent under cron."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.dirty = False
+
+    def __call__(self, source: str, stream: str, records: int) -> None:
+        if self.enabled:
+            click.echo(f"\r  {source} · {stream}: {records:,} records".ljust(60), nl=False, err=True)
+            self.dirty = True
+
+    def done(self) -> None:
+        if self.dirty:
+            click.echo("\r" + " " * 60 + "\r", nl=False, err=True)
+
+
+def print_summary(summary) -> None:
+    d = summary.drafts
+    click.echo(f"Harvested since {summary.since:%Y-%m-%d %H:%M} UTC")
+    rows = [("source", "type", "records", "requests", "seconds", "new", "updated", "status")]
+    for s in summary.sources:
+        rows.append((s.source, s.type, f"{s.records:,}", str(s.requests), f"{s.seconds:.1f}",
+                     str(d.by_source.get((s.source, "new"), 0)), str(d.by_source.get((s.source, "updated"), 0)),
+                     "ok" if s.ok else "FAILED"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  " + "  ".join(c.ljust(w) if i < 2 or i == 7 else c.rjust(w)
+                                    for i, (c, w) in enumerate(zip(row, widths))))
+    for s in summary.sources:
+        if s.error:
+            click.echo(f"  ! {s.error}", err=True)
+    click.echo(f"Drafts: {d.new} new, {d.updated} updated, {d.unchanged} unchanged, "
+               f"{d.kept} already decided or edited.")
+    if d.new or d.updated:
+        click.echo("Review them with: harvester drafts list")
+
+
+def register(cli: click.Group) -> None:
+    @cli.command()
+    @click.option("--since", help="Start of the window: 90d, 12w, 6m or a date (2026-08-01). "
+                                  "Default: from each source's cursor, or [harvest] default_since.")
+    @click.option("--source", "sources", multiple=True, help="Only this connector instance (repeatable).")
+    @click.option("--progress/--no-progress", default=None, help="Progress on stderr (default: on a terminal).")
+    @json_option
+    @pass_app
+    def harvest(app, since, sources, progress, as_json):
+        """Fetch new records from every source and draft accomplishments."""
+        from harvester.harvest import run_harvest
+
+        line = ProgressLine(interactive() if progress is None else progress)
+        try:
+            summary = run_harvest(app.store, app.config, since=since, names=list(sources) or None, progress=line)
+        finally:
+            line.done()
+        if as_json:
+            echo_json(summary.as_json())
+        else:
+            print_summary(summary)
+        if not summary.ok:
+            raise SystemExit(1)
+
+    @cli.command()
+    @json_option
+    @pass_app
+    def redraft(app, as_json):
+        """Re-run the rules over stored records (no network), e.g. after tuning thresholds.
+
+        Confirmed, rejected and edited drafts stay exactly as they are."""
+        from harvester.drafting import redraft as run_redraft
+
+        counts = run_redraft(app.store, app.config)
+        if as_json:
+            echo_json({"findings": counts.findings, "new": counts.new, "updated": counts.updated,
+                       "unchanged": counts.unchanged, "kept": counts.kept})
+        else:
+            click.echo(f"{counts.findings} findings: {counts.new} new drafts, {counts.updated} updated, "
+                       f"{counts.unchanged} unchanged, {counts.kept} already decided or edited.")
+
+    @cli.command()
+    @click.option("--dir", "directory", type=click.Path(file_okay=False),
+                  help="Keep the sample MLflow store, config and database here (default: a temporary folder).")
+    @json_option
+    def demo(directory, as_json):
+        """Harvest a built-in sample MLflow store: no account or server needed.
+
+        Seeds a quarter of runs from two people into a local MLflow store, harvests it
+        with the real MLflow connector, rules and drafting, and prints the drafts."""
+        from harvester.sample import run_demo
+
+        summary, drafts, folder = run_demo(directory)
+        if as_json:
+            echo_json({"harvest": summary.as_json(), "drafts": [d.as_json() for d in drafts]})
+            return
+        print_summary(summary)
+        click.echo("")
+        for d in drafts:
+            click.echo(f"#{d.id} [{d.kind}] {d.statement}")
+            click.echo(f"    ? {d.impact_prompt}")
+            click.echo(f"    tags: {', '.join(d.tags) or '-'}   evidence: {len(d.evidence)} link(s)")
+        if directory:
+            click.echo(f"\nSample kept in {folder}. Try: harvester --config {folder}/harvester.toml drafts list")

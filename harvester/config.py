@@ -1,0 +1,188 @@
+"""Find, read and validate the TOML config. Secrets are never read from the file."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from harvester.errors import ConfigError
+from harvester.settings import build_settings
+
+CONFIG_FILENAME = "harvester.toml"
+HOME_CONFIG_FILENAME = "config.toml"
+# Top-level tables a config may hold; each feature validates its own table.
+KNOWN_SECTIONS = ("identity", "store", "harvest", "connectors", "rules", "rubric", "digest", "nightly", "report")
+
+
+def app_dir() -> Path:
+    """The per-user directory for the default store, config, logs and lock."""
+    override = os.environ.get("HARVESTER_HOME")
+    if override:
+        return Path(override).expanduser()
+    import click
+
+    return Path(click.get_app_dir("harvester"))
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    name: str = ""
+    email: str = ""
+    handles: tuple[str, ...] = ()
+    key: str = ""
+
+    @property
+    def owner(self) -> str:
+        """The user key every stored row carries, so a team can share one database."""
+        return (self.key or self.email or self.name or "me").strip().lower()
+
+    @property
+    def all_handles(self) -> frozenset[str]:
+        found = {h.strip().lower() for h in self.handles if h.strip()}
+        if self.email:
+            found.add(self.email.strip().lower())
+        return frozenset(found)
+
+    def is_me(self, handle: str | None) -> bool:
+        return bool(handle) and handle.strip().lower() in self.all_handles
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class HarvestSettings:
+    default_since: str = "90d"
+    page_size: int = 1000
+
+
+@dataclass(frozen=True)
+class RubricSettings:
+    framework: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectorInstance:
+    name: str
+    type: str
+    table: Mapping[str, Any]
+    where: str
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    harvest: HarvestSettings = field(default_factory=HarvestSettings)
+    rubric: RubricSettings = field(default_factory=RubricSettings)
+    connectors: Mapping[str, ConnectorInstance] = field(default_factory=dict)
+    rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path else "(built-in defaults)"
+
+    @property
+    def store_url(self) -> str:
+        return self.store.url or default_store_url()
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """A feature's own table (e.g. 'digest'), to validate with build_settings."""
+        value = self.raw.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+    def where(self, *keys: str) -> str:
+        return f"{self.label} [{'.'.join(keys)}]"
+
+
+def default_store_url() -> str:
+    return f"sqlite:///{app_dir() / 'harvester.db'}"
+
+
+def find_config_path(explicit: str | os.PathLike | None = None) -> Path | None:
+    """--config, then $HARVESTER_CONFIG, then ./harvester.toml, then the app dir."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"Config file {path} does not exist. Create it with `harvester init --path {path}`.")
+        return path
+    env = os.environ.get("HARVESTER_CONFIG")
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"HARVESTER_CONFIG points to {path}, which does not exist. Fix the variable or run `harvester init`.")
+        return path
+    for candidate in (Path.cwd() / CONFIG_FILENAME, app_dir() / HOME_CONFIG_FILENAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(explicit: str | os.PathLike | None = None) -> Config:
+    path = find_config_path(explicit)
+    if path is None:
+        return Config(path=None)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the syntax and try again.") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}).") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: Mapping[str, Any], path: Path | None) -> Config:
+    label = str(path) if path else "(config)"
+    unknown = sorted(set(raw) - set(KNOWN_SECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"{label}: unknown table [{unknown[0]}]. Known tables: {', '.join(KNOWN_SECTIONS)}."
+        )
+    for name in KNOWN_SECTIONS:
+        if name in raw and not isinstance(raw[name], dict):
+            raise ConfigError(f"{label}: {name} must be a table ([{name}]), not a single value.")
+    return Config(
+        path=path,
+        identity=build_settings(IdentitySettings, raw.get("identity", {}), f"{label} [identity]"),
+        store=build_settings(StoreSettings, raw.get("store", {}), f"{label} [store]"),
+        harvest=build_settings(HarvestSettings, raw.get("harvest", {}), f"{label} [harvest]"),
+        rubric=build_settings(RubricSettings, raw.get("rubric", {}), f"{label} [rubric]"),
+        connectors=parse_connectors(raw.get("connectors", {}), label),
+        rules={str(k): v for k, v in raw.get("rules", {}).items()},
+        raw=raw,
+    )
+
+
+_INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def parse_connectors(table: Mapping[str, Any], label: str) -> dict[str, ConnectorInstance]:
+    instances = {}
+    for name, body in table.items():
+        where = f"{label} [connectors.{name}]"
+        if not isinstance(body, dict):
+            raise ConfigError(f"{where}: must be a table with at least `type = \"mlflow\"`.")
+        if not _INSTANCE_NAME.match(name):
+            raise ConfigError(f"{where}: instance names may use letters, digits, '-', '_' and '.'.")
+        kind = body.get("type")
+        if not isinstance(kind, str) or not kind:
+            raise ConfigError(f"{where}: missing key 'type' (for example type = \"mlflow\").")
+        rest = {k: v for k, v in body.items() if k != "type"}
+        instances[name] = ConnectorInstance(name=name, type=kind, table=rest, where=where)
+    return instances
+
+
+def read_secret(env_name: str, where: str) -> str:
+    """The value of the environment variable named in the config; never logged."""
+    value = os.environ.get(env_name, "")
+    if not value:
+        raise ConfigError(f"{where}: environment variable {env_name} is not set. Export it (export {env_name}=...) or remove the key.")
+    return value

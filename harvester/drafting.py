@@ -1,0 +1,94 @@
+"""Run the rules over stored records and turn findings into drafts (new, refreshed, or left alone)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Sequence
+
+from harvester.config import Config
+from harvester.linking import link_findings
+from harvester.models import Draft, Evidence, Finding, utcnow
+from harvester.registry import build_rules
+from harvester.rubric import Framework, load_framework
+from harvester.rules.base import DetectContext, RecordGroup, Rule
+from harvester.store import Store
+from harvester.wording import word_finding
+
+SERVING_KINDS = ("model_version",)
+
+
+@dataclass
+class DraftCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept: int = 0
+    findings: int = 0
+    by_source: Counter = field(default_factory=Counter)
+
+    def add(self, outcome: str, source: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if outcome in ("new", "updated"):
+            self.by_source[(source, outcome)] += 1
+
+
+def build_context(store: Store, now: datetime) -> DetectContext:
+    """Facts rules need across groups: which runs sit behind a serving model version."""
+    serving = set()
+    for r in store.load_records("model_version"):
+        if r.attributes.get("serving") and r.attributes.get("run_id"):
+            serving.add((r.source, str(r.attributes["run_id"])))
+    return DetectContext(now=now, serving_runs=frozenset(serving))
+
+
+def detect_findings(store: Store, rules: Sequence[Rule], context: DetectContext,
+                    on_group: Callable[[], None] | None = None) -> list[Finding]:
+    kinds = {k for rule in rules for k in rule.kinds}
+    findings: list[Finding] = []
+    for source, kind, subject, records in store.iter_record_groups(kinds):
+        group = RecordGroup(source=source, kind=kind, subject=subject, records=records)
+        for rule in rules:
+            if kind in rule.kinds:
+                findings.extend(rule.detect(group, context))
+        if on_group:
+            on_group()
+    for rule in rules:
+        findings.extend(rule.finalize(context))
+    return findings
+
+
+def draft_from_findings(linked: Sequence[Finding], framework: Framework) -> Draft:
+    primary = linked[0]
+    statement, prompt = word_finding(primary)
+    evidence: list[Evidence] = []
+    for f in linked:
+        for e in f.evidence:
+            if e.url not in {x.url for x in evidence}:
+                evidence.append(e)
+    metrics = tuple(m for f in linked for m in f.metrics)
+    tags: list[str] = []
+    for f in linked:
+        for t in framework.tag(f.kind, statement):
+            if t not in tags:
+                tags.append(t)
+    return Draft(id=None, fingerprint=primary.fingerprint, status="pending", kind=primary.kind,
+                 source=primary.source, subject=primary.subject, occurred_at=max(f.occurred_at for f in linked),
+                 statement=statement, impact_prompt=prompt, metrics=metrics, evidence=tuple(evidence),
+                 tags=tuple(tags))
+
+
+def redraft(store: Store, config: Config, now: datetime | None = None,
+            on_group: Callable[[], None] | None = None) -> DraftCounts:
+    """Rules over every stored record -> findings -> drafts. Needs no network; safe to re-run."""
+    now = now or utcnow()
+    rules = build_rules(dict(config.rules), config.label)
+    framework = load_framework(config.rubric.framework or None)
+    findings = detect_findings(store, rules, build_context(store, now), on_group)
+    store.save_findings(findings)
+    counts = DraftCounts(findings=len(findings))
+    for linked in link_findings(findings):
+        draft = draft_from_findings(linked, framework)
+        counts.add(store.save_draft(draft), draft.source)
+    return counts

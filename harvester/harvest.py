@@ -1,0 +1,147 @@
+"""The harvest loop: for each connector instance and stream, fetch pages and commit each
+page with its cursor; then run the rules and refresh the drafts."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Sequence
+
+from harvester.config import Config, ConnectorInstance
+from harvester.connectors.base import Connector, HarvestWindow
+from harvester.drafting import DraftCounts, redraft
+from harvester.errors import ConfigError, HarvesterError
+from harvester.models import Record, utcnow
+from harvester.registry import connector_class
+from harvester.requests_counter import count_requests
+from harvester.settings import build_settings
+from harvester.store import Store
+from harvester.timeutil import parse_since
+
+ProgressFn = Callable[[str, str, int], None]
+
+
+@dataclass
+class SourceResult:
+    source: str
+    type: str
+    records: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    streams: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class HarvestSummary:
+    since: datetime
+    sources: list[SourceResult] = field(default_factory=list)
+    drafts: DraftCounts | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.sources)
+
+    def as_json(self) -> dict:
+        d = self.drafts or DraftCounts()
+        return {
+            "ok": self.ok,
+            "since": self.since.isoformat(),
+            "sources": [{"source": s.source, "type": s.type, "records": s.records, "requests": s.requests,
+                         "seconds": round(s.seconds, 3), "streams": s.streams, "error": s.error,
+                         "drafts_new": d.by_source.get((s.source, "new"), 0),
+                         "drafts_updated": d.by_source.get((s.source, "updated"), 0)} for s in self.sources],
+            "drafts": {"new": d.new, "updated": d.updated, "unchanged": d.unchanged, "kept": d.kept,
+                       "findings": d.findings},
+        }
+
+
+def create_connectors(config: Config, names: Sequence[str] | None = None) -> list[Connector]:
+    """Build and check the selected connector instances; every config problem is raised
+    before anything is fetched or written."""
+    instances = config.connectors
+    if not instances:
+        raise ConfigError(f"{config.label}: no [connectors.<name>] table. Add one (see config.example.toml) "
+                          "or run `harvester init`.")
+    if names:
+        missing = [n for n in names if n not in instances]
+        if missing:
+            raise ConfigError(f"{config.label}: no connector named {missing[0]!r}. "
+                              f"Configured: {', '.join(sorted(instances))}.")
+    selected = [instances[n] for n in (names or sorted(instances))]
+    connectors = []
+    for inst in selected:
+        connector = create_connector(inst, config)
+        connector.check()
+        connectors.append(connector)
+    return connectors
+
+
+def create_connector(inst: ConnectorInstance, config: Config) -> Connector:
+    cls = connector_class(inst.type, inst.where)
+    settings = build_settings(cls.settings_class, inst.table, inst.where)
+    return cls(inst.name, settings, config.identity)
+
+
+def harvest_source(store: Store, connector: Connector, window: HarvestWindow, page_size: int,
+                   progress: ProgressFn | None = None) -> SourceResult:
+    result = SourceResult(source=connector.instance, type=connector.type_name)
+    run_id = store.start_harvest_run(connector.instance)
+    started = time.perf_counter()
+    with count_requests() as counter:
+        try:
+            for stream in connector.streams:
+                result.streams[stream] = harvest_stream(store, connector, stream, window, page_size, result, progress)
+        except HarvesterError as exc:
+            result.error = str(exc)
+        except Exception as exc:  # a broken source must never stop the others
+            result.error = f"{connector.instance}: unexpected {type(exc).__name__}: {exc}"
+        finally:
+            connector.close()
+    result.requests = counter.value + connector.requests
+    result.seconds = time.perf_counter() - started
+    store.finish_harvest_run(run_id, "ok" if result.ok else "failed", result.records, result.requests, result.error)
+    return result
+
+
+def harvest_stream(store: Store, connector: Connector, stream: str, window: HarvestWindow, page_size: int,
+                   result: SourceResult, progress: ProgressFn | None) -> int:
+    cursor = store.load_cursor(connector.instance, stream)
+    page: list[Record] = []
+    count = 0
+    for record in connector.fetch(stream, cursor, window):
+        page.append(record)
+        if len(page) >= page_size:
+            cursor = connector.advance_cursor(stream, cursor, page)
+            store.save_page(page, cursor)
+            count += len(page)
+            result.records += len(page)
+            page = []
+            if progress:
+                progress(connector.instance, stream, result.records)
+    cursor = connector.advance_cursor(stream, cursor, page, final=True)
+    store.save_page(page, cursor)
+    count += len(page)
+    result.records += len(page)
+    if progress:
+        progress(connector.instance, stream, result.records)
+    return count
+
+
+def run_harvest(store: Store, config: Config, since: str | None = None, names: Sequence[str] | None = None,
+                progress: ProgressFn | None = None, connectors: Sequence[Connector] | None = None) -> HarvestSummary:
+    now = utcnow()
+    forced = since is not None
+    window = HarvestWindow(since=parse_since(since or config.harvest.default_since, now), forced=forced,
+                           started_at=now)
+    connectors = list(connectors) if connectors is not None else create_connectors(config, names)
+    summary = HarvestSummary(since=window.since)
+    for connector in connectors:
+        summary.sources.append(harvest_source(store, connector, window, config.harvest.page_size, progress))
+    summary.drafts = redraft(store, config, now=now)
+    return summary

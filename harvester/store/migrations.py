@@ -1,0 +1,79 @@
+"""Numbered schema migrations, recorded in harvester_schema.
+
+Each migration spells out the DDL of its own version, so an old database is
+brought forward step by step rather than recreated from the current schema.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlalchemy as sa
+
+from harvester.errors import StoreError
+from harvester.models import utcnow
+from harvester.store import schema
+
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {}
+
+
+def migration(version: int):
+    def register(fn: Callable[[sa.Connection], None]):
+        MIGRATIONS[version] = fn
+        return fn
+
+    return register
+
+
+def latest_version() -> int:
+    return max(MIGRATIONS)
+
+
+def current_version(conn: sa.Connection) -> int:
+    if not sa.inspect(conn).has_table(schema.schema_info.name):
+        return 0
+    value = conn.execute(sa.select(sa.func.max(schema.schema_info.c.version))).scalar()
+    return int(value or 0)
+
+
+def migrate(engine: sa.Engine, target: int | None = None) -> int:
+    """Apply every pending migration up to `target`, each in its own transaction."""
+    target = latest_version() if target is None else target
+    with engine.begin() as conn:
+        found = current_version(conn)
+    if found > latest_version():
+        raise StoreError(
+            f"The store is at schema version {found}, newer than this harvester knows ({latest_version()}). Upgrade harvester."
+        )
+    for version in sorted(v for v in MIGRATIONS if found < v <= target):
+        with engine.begin() as conn:
+            MIGRATIONS[version](conn)
+            conn.execute(schema.schema_info.insert().values(version=version, applied_at=utcnow()))
+    return max(found, target)
+
+
+def create_tables(conn: sa.Connection, *tables: sa.Table) -> None:
+    for table in tables:
+        table.create(conn, checkfirst=True)
+
+
+@migration(1)
+def create_core_tables(conn: sa.Connection) -> None:
+    """Version 1: records, cursors, drafts and entries (entries without `outcome`)."""
+    md = sa.MetaData()
+    schema.schema_info.to_metadata(md).create(conn, checkfirst=True)
+    entries_v1 = sa.Table(
+        "entries", md,
+        *[sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+          for c in schema.entries.columns if c.name != "outcome"],
+        sa.Index("ix_entries_owner_time", "owner", "occurred_at"),
+    )
+    create_tables(conn, schema.records.to_metadata(md), schema.cursors.to_metadata(md),
+                  schema.drafts.to_metadata(md), entries_v1)
+
+
+@migration(2)
+def add_findings_runs_state(conn: sa.Connection) -> None:
+    """Version 2: findings, harvest run log, app state; entries gain the business outcome."""
+    create_tables(conn, schema.findings, schema.harvest_runs, schema.app_state)
+    conn.execute(sa.text("ALTER TABLE entries ADD COLUMN outcome TEXT"))

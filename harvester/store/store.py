@@ -1,0 +1,366 @@
+"""Store: every read and write of harvester's database, scoped to one owner."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Iterable, Iterator, Sequence
+
+import sqlalchemy as sa
+
+from harvester.errors import NotFoundError, StoreError
+from harvester.models import Cursor, Draft, Entry, Evidence, Finding, Metric, Record, ensure_utc, utcnow
+from harvester.store import schema
+from harvester.store.migrations import migrate
+from harvester.store.upsert import upsert_rows
+
+# Fields of a pending draft the tool may refresh when its finding changes.
+REFRESHABLE = ("kind", "source", "subject", "occurred_at", "statement", "impact_prompt", "metrics", "evidence", "tags")
+
+
+def open_store(url: str, owner: str) -> "Store":
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = sa.create_engine(url, future=True)
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        migrate(engine)
+    except sa.exc.ArgumentError:
+        raise StoreError(f"[store] url {url!r} is not a database URL. Use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db.") from None
+    except sa.exc.OperationalError as exc:
+        raise StoreError(f"Cannot open the store at {_redact(url)}: {exc.orig}. Check [store] url.") from None
+    except ModuleNotFoundError as exc:
+        raise StoreError(f"The store URL needs the {exc.name} driver: pip install 'harvester[postgres]'.") from None
+    return Store(engine, owner)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _redact(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+class Store:
+    def __init__(self, engine: sa.Engine, owner: str):
+        self.engine = engine
+        self.owner = owner
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # records and cursors ---------------------------------------------------------
+
+    def save_page(self, records: Sequence[Record], cursor: Cursor | None) -> None:
+        """Upsert a page of records and the cursor that follows it, in one transaction."""
+        with self.engine.begin() as conn:
+            self.upsert_records(conn, records)
+            if cursor is not None:
+                self.save_cursor(conn, cursor)
+
+    def upsert_records(self, conn: sa.Connection, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        now = utcnow()
+        latest: dict[tuple, dict[str, Any]] = {}
+        for r in records:
+            latest[r.key] = {
+                "owner": self.owner, "source": r.source, "kind": r.kind, "external_id": r.external_id,
+                "subject": r.subject, "occurred_at": ensure_utc(r.occurred_at), "actor": r.actor,
+                "mine": r.mine, "title": r.title, "url": r.url, "attributes": dict(r.attributes),
+                "payload": dict(r.payload), "fetched_at": now,
+            }
+        upsert_rows(conn, schema.records, list(latest.values()),
+                    key=("owner", "source", "kind", "external_id"))
+
+    def save_cursor(self, conn: sa.Connection, cursor: Cursor) -> None:
+        row = {
+            "owner": self.owner, "source": cursor.source, "stream": cursor.stream, "value": cursor.value,
+            "seen_ids": sorted(cursor.seen_ids), "state": dict(cursor.state), "updated_at": utcnow(),
+        }
+        upsert_rows(conn, schema.cursors, [row], key=("owner", "source", "stream"))
+
+    def load_cursor(self, source: str, stream: str) -> Cursor | None:
+        t = schema.cursors
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(
+                t.c.owner == self.owner, t.c.source == source, t.c.stream == stream)).mappings().first()
+        if row is None:
+            return None
+        return Cursor(source=source, stream=stream, value=row["value"], seen_ids=frozenset(row["seen_ids"]),
+                      state=row["state"] or {}, updated_at=ensure_utc(row["updated_at"]))
+
+    def count_records(self, source: str | None = None, kind: str | None = None) -> int:
+        t = schema.records
+        q = sa.select(sa.func.count()).select_from(t).where(t.c.owner == self.owner)
+        if source:
+            q = q.where(t.c.source == source)
+        if kind:
+            q = q.where(t.c.kind == kind)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
+    def iter_record_groups(self, kinds: Iterable[str]) -> Iterator[tuple[str, str, str, list[Record]]]:
+        """Yield (source, kind, subject, records oldest first), streaming one group at a time."""
+        t = schema.records
+        q = (sa.select(t).where(t.c.owner == self.owner, t.c.kind.in_(sorted(set(kinds))))
+             .order_by(t.c.source, t.c.kind, t.c.subject, t.c.occurred_at, t.c.id))
+        group_key, group = None, []
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=5000).execute(q).mappings()
+            for row in result:
+                key = (row["source"], row["kind"], row["subject"])
+                if key != group_key and group:
+                    yield (*group_key, group)
+                    group = []
+                group_key = key
+                group.append(row_to_record(row))
+        if group:
+            yield (*group_key, group)
+
+    def load_records(self, kind: str, source: str | None = None) -> list[Record]:
+        t = schema.records
+        q = sa.select(t).where(t.c.owner == self.owner, t.c.kind == kind).order_by(t.c.occurred_at, t.c.id)
+        if source:
+            q = q.where(t.c.source == source)
+        with self.engine.connect() as conn:
+            return [row_to_record(r) for r in conn.execute(q).mappings()]
+
+    # findings and drafts -----------------------------------------------------------
+
+    def save_findings(self, findings: Sequence[Finding]) -> None:
+        now = utcnow()
+        rows = {}
+        for f in findings:
+            rows[f.fingerprint] = {
+                "owner": self.owner, "fingerprint": f.fingerprint, "rule": f.rule, "kind": f.kind,
+                "source": f.source, "subject": f.subject, "occurred_at": ensure_utc(f.occurred_at),
+                "period": f.period, "body": finding_body(f), "updated_at": now,
+            }
+        if rows:
+            with self.engine.begin() as conn:
+                upsert_rows(conn, schema.findings, list(rows.values()), key=("owner", "fingerprint"))
+
+    def save_draft(self, draft: Draft) -> str:
+        """Insert a new draft or refresh a pending, unedited one; never touch decided work.
+
+        Returns 'new', 'updated', 'unchanged' or 'kept' (confirmed, rejected or edited).
+        """
+        t = schema.drafts
+        now = utcnow()
+        values = draft_row(draft)
+        with self.engine.begin() as conn:
+            existing = conn.execute(sa.select(t).where(
+                t.c.owner == self.owner, t.c.fingerprint == draft.fingerprint)).mappings().first()
+            if existing is None:
+                conn.execute(t.insert().values(owner=self.owner, fingerprint=draft.fingerprint, status="pending",
+                                               edited=False, created_at=now, updated_at=now, **values))
+                return "new"
+            if existing["status"] != "pending" or existing["edited"]:
+                return "kept"
+            changes = {k: v for k, v in values.items() if _differs(existing[k], v)}
+            if not changes:
+                return "unchanged"
+            conn.execute(t.update().where(t.c.id == existing["id"]).values(updated_at=now, **changes))
+            return "updated"
+
+    def list_drafts(self, statuses: Sequence[str] | None = None, since: datetime | None = None) -> list[Draft]:
+        t = schema.drafts
+        q = sa.select(t).where(t.c.owner == self.owner).order_by(t.c.occurred_at.desc(), t.c.id.desc())
+        if statuses:
+            q = q.where(t.c.status.in_(list(statuses)))
+        if since:
+            q = q.where(t.c.occurred_at >= since)
+        with self.engine.connect() as conn:
+            return [row_to_draft(r) for r in conn.execute(q).mappings()]
+
+    def get_draft(self, draft_id: int) -> Draft:
+        t = schema.drafts
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.owner == self.owner, t.c.id == draft_id)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"No draft with id {draft_id}. List them with `harvester drafts list`.")
+        return row_to_draft(row)
+
+    def edit_draft(self, draft_id: int, text: str) -> Draft:
+        draft = self.get_draft(draft_id)
+        if draft.status != "pending":
+            raise NotFoundError(f"Draft {draft_id} is {draft.status}; only pending drafts can be edited.")
+        self._update_draft(draft_id, statement=text.strip(), edited=True)
+        return self.get_draft(draft_id)
+
+    def reject_draft(self, draft_id: int, reason: str | None = None) -> Draft:
+        draft = self.get_draft(draft_id)
+        if draft.status == "confirmed":
+            raise NotFoundError(f"Draft {draft_id} is already confirmed as a journal entry; it cannot be rejected.")
+        self._update_draft(draft_id, status="rejected", reason=reason, decided_at=utcnow())
+        return self.get_draft(draft_id)
+
+    def confirm_draft(self, draft_id: int, text: str | None = None) -> Entry:
+        """Turn a pending draft into a journal entry, in one transaction."""
+        draft = self.get_draft(draft_id)
+        if draft.status != "pending":
+            raise NotFoundError(f"Draft {draft_id} is {draft.status}; only pending drafts can be confirmed.")
+        entry = Entry(id=None, text=(text or draft.statement).strip(), occurred_at=draft.occurred_at, kind=draft.kind,
+                      source=draft.source, subject=draft.subject, draft_id=draft.id, tags=draft.tags,
+                      evidence=draft.evidence, metrics=draft.metrics)
+        now = utcnow()
+        with self.engine.begin() as conn:
+            entry_id = self._insert_entry(conn, entry, now)
+            conn.execute(schema.drafts.update().where(schema.drafts.c.id == draft_id).values(
+                status="confirmed", decided_at=now, updated_at=now, edited=draft.edited or bool(text)))
+        return replace(entry, id=entry_id, created_at=now)
+
+    def set_draft_tags(self, draft_id: int, tags: Sequence[str]) -> None:
+        self.get_draft(draft_id)
+        self._update_draft(draft_id, tags=list(tags))
+
+    def _update_draft(self, draft_id: int, **values: Any) -> None:
+        t = schema.drafts
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.owner == self.owner, t.c.id == draft_id)
+                         .values(updated_at=utcnow(), **values))
+
+    # journal -------------------------------------------------------------------------
+
+    def add_entry(self, entry: Entry) -> Entry:
+        now = utcnow()
+        with self.engine.begin() as conn:
+            entry_id = self._insert_entry(conn, entry, now)
+        return replace(entry, id=entry_id, created_at=now)
+
+    def _insert_entry(self, conn: sa.Connection, entry: Entry, now: datetime) -> int:
+        result = conn.execute(schema.entries.insert().values(
+            owner=self.owner, draft_id=entry.draft_id, text=entry.text, occurred_at=ensure_utc(entry.occurred_at),
+            kind=entry.kind, source=entry.source, subject=entry.subject, tags=list(entry.tags),
+            evidence=[e.as_dict() for e in entry.evidence], metrics=[m.as_dict() for m in entry.metrics],
+            outcome=entry.outcome, created_at=now, updated_at=now))
+        return int(result.inserted_primary_key[0])
+
+    def list_entries(self, since: datetime | None = None, until: datetime | None = None) -> list[Entry]:
+        t = schema.entries
+        q = sa.select(t).where(t.c.owner == self.owner).order_by(t.c.occurred_at.desc(), t.c.id.desc())
+        if since:
+            q = q.where(t.c.occurred_at >= since)
+        if until:
+            q = q.where(t.c.occurred_at < until)
+        with self.engine.connect() as conn:
+            return [row_to_entry(r) for r in conn.execute(q).mappings()]
+
+    def get_entry(self, entry_id: int) -> Entry:
+        t = schema.entries
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.owner == self.owner, t.c.id == entry_id)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"No journal entry with id {entry_id}. List them with `harvester journal`.")
+        return row_to_entry(row)
+
+    def update_entry(self, entry_id: int, **values: Any) -> Entry:
+        """Change an entry at the engineer's request (tags, outcome); the tool never calls this on its own."""
+        self.get_entry(entry_id)
+        t = schema.entries
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.owner == self.owner, t.c.id == entry_id)
+                         .values(updated_at=utcnow(), **values))
+        return self.get_entry(entry_id)
+
+    # harvest runs and app state -----------------------------------------------------------
+
+    def start_harvest_run(self, source: str) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(schema.harvest_runs.insert().values(
+                owner=self.owner, source=source, started_at=utcnow(), status="running", records=0, requests=0))
+            return int(result.inserted_primary_key[0])
+
+    def finish_harvest_run(self, run_id: int, status: str, records: int, requests: int, error: str | None) -> None:
+        t = schema.harvest_runs
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.id == run_id).values(
+                finished_at=utcnow(), status=status, records=records, requests=requests, error=error))
+
+    def last_harvest_runs(self) -> list[dict[str, Any]]:
+        """The latest run of each source."""
+        t = schema.harvest_runs
+        latest = (sa.select(t.c.source, sa.func.max(t.c.id).label("id"))
+                  .where(t.c.owner == self.owner).group_by(t.c.source).subquery())
+        q = sa.select(t).join(latest, t.c.id == latest.c.id).order_by(t.c.source)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        t = schema.app_state
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(t.c.value).where(t.c.owner == self.owner, t.c.key == key)).scalar()
+        return default if value is None else value
+
+    def set_state(self, key: str, value: Any) -> None:
+        with self.engine.begin() as conn:
+            upsert_rows(conn, schema.app_state,
+                        [{"owner": self.owner, "key": key, "value": value, "updated_at": utcnow()}],
+                        key=("owner", "key"))
+
+
+def _differs(old: Any, new: Any) -> bool:
+    if isinstance(old, datetime) and isinstance(new, datetime):
+        return ensure_utc(old) != ensure_utc(new)
+    return old != new
+
+
+def finding_body(f: Finding) -> dict[str, Any]:
+    return {
+        "metrics": [m.as_dict() for m in f.metrics], "record_ids": list(f.record_ids),
+        "evidence": [e.as_dict() for e in f.evidence], "facts": dict(f.facts), "identity": list(f.identity),
+    }
+
+
+def draft_row(d: Draft) -> dict[str, Any]:
+    return {
+        "kind": d.kind, "source": d.source, "subject": d.subject, "occurred_at": ensure_utc(d.occurred_at),
+        "statement": d.statement, "impact_prompt": d.impact_prompt,
+        "metrics": [m.as_dict() for m in d.metrics], "evidence": [e.as_dict() for e in d.evidence],
+        "tags": list(d.tags),
+    }
+
+
+def _metrics(items: Iterable[dict]) -> tuple[Metric, ...]:
+    return tuple(Metric(m["name"], m.get("before"), m.get("after"), m.get("unit", "")) for m in items or ())
+
+
+def _evidence(items: Iterable[dict]) -> tuple[Evidence, ...]:
+    return tuple(Evidence(e["url"], e.get("label", ""), e.get("source", "")) for e in items or ())
+
+
+def row_to_record(row: Any) -> Record:
+    return Record(source=row["source"], kind=row["kind"], external_id=row["external_id"],
+                  occurred_at=ensure_utc(row["occurred_at"]), subject=row["subject"], actor=row["actor"],
+                  mine=bool(row["mine"]), title=row["title"], url=row["url"], attributes=row["attributes"] or {},
+                  payload=row["payload"] or {})
+
+
+def row_to_draft(row: Any) -> Draft:
+    return Draft(id=row["id"], fingerprint=row["fingerprint"], status=row["status"], kind=row["kind"],
+                 source=row["source"], subject=row["subject"], occurred_at=ensure_utc(row["occurred_at"]),
+                 statement=row["statement"], impact_prompt=row["impact_prompt"], metrics=_metrics(row["metrics"]),
+                 evidence=_evidence(row["evidence"]), tags=tuple(row["tags"] or ()), edited=bool(row["edited"]),
+                 reason=row["reason"], created_at=ensure_utc(row["created_at"]),
+                 updated_at=ensure_utc(row["updated_at"]))
+
+
+def row_to_entry(row: Any) -> Entry:
+    return Entry(id=row["id"], text=row["text"], occurred_at=ensure_utc(row["occurred_at"]), kind=row["kind"],
+                 source=row["source"], subject=row["subject"], draft_id=row["draft_id"],
+                 tags=tuple(row["tags"] or ()), evidence=_evidence(row["evidence"]), metrics=_metrics(row["metrics"]),
+                 outcome=row["outcome"], created_at=ensure_utc(row["created_at"]))

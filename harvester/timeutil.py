@@ -1,0 +1,82 @@
+"""Time helpers: parse `--since`, convert epoch milliseconds, name periods."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+from harvester.errors import ConfigError
+from harvester.models import ensure_utc, utcnow
+
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([hdwmy])\s*$")
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
+          "m": timedelta(days=30), "y": timedelta(days=365)}
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """'90d', '12w', '6m', '1y', '36h' or an ISO date/datetime -> aware UTC datetime."""
+    now = now or utcnow()
+    match = _RELATIVE.match(text)
+    if match:
+        return now - int(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(
+            f"Cannot read the time {text!r}: use a span such as 90d, 12w, 6m, 1y or a date such as 2026-08-01."
+        ) from None
+    return ensure_utc(parsed)
+
+
+def to_ms(value: datetime) -> int:
+    return int(ensure_utc(value).timestamp() * 1000)
+
+
+def from_ms(value: int | float | str | None) -> datetime | None:
+    if value in (None, "", 0):
+        return None
+    return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+
+
+def quarter_of(value: datetime) -> str:
+    value = ensure_utc(value)
+    return f"{value.year}-Q{(value.month - 1) // 3 + 1}"
+
+
+def month_of(value: datetime) -> str:
+    return ensure_utc(value).strftime("%Y-%m")
+
+
+def period_of(value: datetime, unit: str) -> str:
+    if unit == "month":
+        return month_of(value)
+    if unit == "quarter":
+        return quarter_of(value)
+    if unit == "half":
+        value = ensure_utc(value)
+        return f"{value.year}-H{1 if value.month <= 6 else 2}"
+    if unit == "year":
+        return str(ensure_utc(value).year)
+    raise ValueError(f"unknown period {unit!r}: use month, quarter, half or year")
+
+
+def period_bounds(label: str) -> tuple[datetime, datetime]:
+    """'2026-Q3' | '2026-H2' | '2026-07' | '2026' -> [start, end) in UTC."""
+    m = re.fullmatch(r"(\d{4})(?:-(Q[1-4]|H[12]|\d{2}))?", label.strip())
+    if not m:
+        raise ConfigError(f"Cannot read the period {label!r}: use 2026, 2026-H2, 2026-Q3 or 2026-07.")
+    year, part = int(m.group(1)), m.group(2)
+    if part is None:
+        start, months = date(year, 1, 1), 12
+    elif part.startswith("Q"):
+        start, months = date(year, 3 * (int(part[1]) - 1) + 1, 1), 3
+    elif part.startswith("H"):
+        start, months = date(year, 1 if part == "H1" else 7, 1), 6
+    else:
+        if not 1 <= int(part) <= 12:
+            raise ConfigError(f"Cannot read the period {label!r}: month must be 01-12.")
+        start, months = date(year, int(part), 1), 1
+    end_month = start.month - 1 + months
+    end = date(start.year + end_month // 12, end_month % 12 + 1, 1)
+    to_dt = lambda d: datetime(d.year, d.month, d.day, tzinfo=timezone.utc)  # noqa: E731
+    return to_dt(start), to_dt(end)

@@ -1,0 +1,76 @@
+"""Latency and cost wins: serving-side metrics that improved past a threshold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Iterable
+
+from harvester.models import Finding, Metric
+from harvester.timeutil import quarter_of
+from harvester.rules.base import DetectContext, RecordGroup, Rule
+from harvester.rules.metric_names import metric_direction, metric_family, metric_unit
+from harvester.rules.run_table import compare_campaign, campaigns, group_evidence, metric_columns, runs_frame
+
+
+@dataclass(frozen=True)
+class EfficiencyRule(Rule):
+    abstract: ClassVar[bool] = True
+    families: ClassVar[tuple[str, ...]] = ()
+    finding_kind: ClassVar[str] = ""
+
+    min_relative_improvement: float = 0.10
+    campaign_gap_days: float = 30.0
+    directions: dict[str, str] = field(default_factory=dict)
+
+    def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
+        frame = runs_frame(group.records, self.campaign_gap_days)
+        if frame.empty or not frame["mine"].any():
+            return []
+        names = [n for n in metric_columns(frame)
+                 if metric_family(n) in self.families and metric_direction(n, self.directions)]
+        if not names:
+            return []
+        serving = frozenset(run for src, run in context.serving_runs if src == group.source)
+        findings = []
+        for campaign in campaigns(frame):
+            wins = []
+            for name in names:
+                cmp = compare_campaign(frame, campaign, name, metric_direction(name, self.directions), serving)
+                if cmp and cmp.best["mine"] and cmp.improvement >= self.min_relative_improvement:
+                    wins.append(cmp)
+            if not wins:
+                continue
+            wins.sort(key=lambda c: (-c.improvement, c.metric))
+            head = wins[0]
+            findings.append(Finding(
+                rule=self.rule_name(), kind=self.finding_kind, source=group.source, subject=group.subject,
+                occurred_at=head.best["time"].to_pydatetime(), period=quarter_of(head.best["time"]),
+                metrics=tuple(Metric(c.metric, c.before, c.after, metric_unit(c.metric)) for c in wins),
+                record_ids=tuple(head.runs["run_id"]),
+                evidence=group_evidence(group.source, group.records, (head.best, "best run"),
+                                        (head.baseline, "baseline run")),
+                facts={"experiment": group.subject, "runs": int(len(head.runs)), "baseline_kind": head.baseline_kind,
+                       "improvement": round(head.improvement, 6)},
+                identity=(campaign,),
+            ))
+        return findings
+
+
+@dataclass(frozen=True)
+class LatencyReductionRule(EfficiencyRule):
+    """Latency (p50/p95/p99, ms) down or throughput up past a threshold."""
+
+    families: ClassVar[tuple[str, ...]] = ("latency", "throughput")
+    finding_kind: ClassVar[str] = "latency_reduction"
+    kinds: ClassVar[frozenset[str]] = frozenset({"run"})
+    description: ClassVar[str] = "Latency (p50/p95/p99) or throughput improved past a threshold."
+
+
+@dataclass(frozen=True)
+class CostReductionRule(EfficiencyRule):
+    """Cost or memory down past a threshold."""
+
+    families: ClassVar[tuple[str, ...]] = ("cost", "memory")
+    finding_kind: ClassVar[str] = "cost_reduction"
+    kinds: ClassVar[frozenset[str]] = frozenset({"run"})
+    description: ClassVar[str] = "Serving or training cost, or memory, reduced past a threshold."

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Iterable
+
+from harvester.models import Evidence, Finding, Metric
+from harvester.rules.base import DetectContext, RecordGroup, Rule
+from harvester.rules.metric_names import rank_key_metrics
+from harvester.timeutil import period_of
+
+# Higher ranks win when one version reached several targets: one promotion, one draft.
+TARGET_RANK = {"staging": 1, "candidate": 1, "challenger": 1}
+
+
+@dataclass(frozen=True)
+class ModelPromotedRule(Rule):
+    """A version of my model moved to serving (alias or stage)."""
+
+    kinds: ClassVar[frozenset[str]] = frozenset({"model_promotion"})
+    description: ClassVar[str] = "A model version I trained was moved to serving by alias or stage."
+
+    period: str = "quarter"
+
+    def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
+        by_version: dict[str, list] = {}
+        for r in group.records:
+            if r.mine:
+                by_version.setdefault(str(r.attributes.get("version")), []).append(r)
+        findings = []
+        for version, recs in by_version.items():
+            recs.sort(key=lambda r: (TARGET_RANK.get(str(r.attributes.get("target", "")).lower(), 2), r.occurred_at))
+            top = recs[-1]
+            a = top.attributes
+            run_metrics = a.get("run_metrics") or {}
+            key = rank_key_metrics(run_metrics)[:1]
+            metrics = tuple(Metric(k, None, float(run_metrics[k])) for k in key)
+            evidence = [Evidence(url=top.url, label=f"{group.subject} v{version}", source=group.source)] if top.url else []
+            if a.get("run_url"):
+                evidence.append(Evidence(url=a["run_url"], label="source run", source=group.source))
+            findings.append(Finding(
+                rule=self.rule_name(), kind="model_promoted", source=group.source, subject=group.subject,
+                occurred_at=top.occurred_at, period=period_of(top.occurred_at, self.period), metrics=metrics,
+                record_ids=tuple(r.external_id for r in recs), evidence=tuple(evidence),
+                facts={"model": group.subject, "version": version, "target": a.get("target"), "via": a.get("via"),
+                       "previous_version": a.get("previous_version"), "key_metric": a.get("key_metric")},
+                identity=(version,),
+            ))
+        return findings

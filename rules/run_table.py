@@ -1,0 +1,180 @@
+"""The runs of one experiment as a pandas frame, and the baseline-vs-best comparison that
+the metric rules share. Source-agnostic: MLflow and W&B runs have the same attributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+from harvester.models import Evidence, Record
+from harvester.rules.metric_names import rank_key_metrics
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+BASELINE_TAGS = ("baseline", "harvester.baseline", "is_baseline")
+TRUTHY = ("1", "true", "yes", "y")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    metric: str
+    direction: str
+    baseline: Mapping[str, Any]
+    baseline_kind: str
+    best: Mapping[str, Any]
+    runs: "pd.DataFrame"
+
+    @property
+    def before(self) -> float:
+        return float(self.baseline[f"m:{self.metric}"])
+
+    @property
+    def after(self) -> float:
+        return float(self.best[f"m:{self.metric}"])
+
+    @property
+    def improvement(self) -> float:
+        """Relative improvement in the better direction (0.05 = 5% better)."""
+        if self.before == 0:
+            return 0.0 if self.after == self.before else float("inf")
+        change = (self.after - self.before) / abs(self.before)
+        return change if self.direction == "up" else -change
+
+
+def runs_frame(records: Sequence[Record], gap_days: float) -> "pd.DataFrame":
+    """One row per finished run: run_id, time, mine, baseline, url, name, params, campaign, and
+    one `m:<name>` column per metric.
+
+    My runs are split into campaigns wherever `gap_days` pass without a run: one campaign
+    of work on an experiment is one accomplishment, however many runs it took. `campaign`
+    holds the id of the campaign's first run (None for other people's runs).
+    """
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        a = r.attributes
+        if a.get("status") != "finished":
+            continue
+        tags = a.get("tags") or {}
+        row = {"run_id": r.external_id, "time": r.occurred_at, "mine": r.mine, "url": r.url,
+               "name": a.get("name") or r.external_id, "params": a.get("params") or {},
+               "baseline": any(str(tags.get(t, "")).lower() in TRUTHY for t in BASELINE_TAGS),
+               "campaign": None}
+        for k, v in (a.get("metrics") or {}).items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v:
+                row[f"m:{k}"] = float(v)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame = frame.sort_values("time", kind="stable").reset_index(drop=True)
+    mine = frame[frame["mine"]]
+    if not mine.empty:
+        starts = mine["time"].diff() > pd.Timedelta(days=gap_days)
+        starts.iloc[0] = True
+        first_ids = mine["run_id"].where(starts).ffill()
+        frame.loc[mine.index, "campaign"] = first_ids
+    return frame
+
+
+def campaigns(frame: "pd.DataFrame") -> list[str]:
+    return list(dict.fromkeys(frame["campaign"].dropna())) if not frame.empty else []
+
+
+def metric_columns(frame: "pd.DataFrame") -> list[str]:
+    return [c[2:] for c in frame.columns if c.startswith("m:")]
+
+
+def choose_key_metric(frame: "pd.DataFrame", preferred: Iterable[str], overrides: Mapping[str, str]) -> str | None:
+    """The metric a quality lift is judged on: the configured one, else the best-ranked
+    quality metric that at least half of my runs logged."""
+    names = metric_columns(frame)
+    for name in preferred:
+        if name in names:
+            return name
+    mine = frame[frame["mine"]]
+    if mine.empty:
+        return None
+    covered = [n for n in names if mine[f"m:{n}"].notna().mean() >= 0.5]
+    ranked = rank_key_metrics(covered, overrides)
+    return ranked[0] if ranked else None
+
+
+def better(direction: str, a: float, b: float) -> bool:
+    return a > b if direction == "up" else a < b
+
+
+def best_row(frame: "pd.DataFrame", column: str, direction: str):
+    values = frame[column]
+    idx = values.idxmax() if direction == "up" else values.idxmin()
+    return frame.loc[idx]
+
+
+def compare_campaign(frame: "pd.DataFrame", campaign: str, metric: str, direction: str,
+                     serving_runs: frozenset[str]) -> Comparison | None:
+    """Best of my runs in a campaign against its baseline, chosen in this order: a run
+    tagged as baseline since my previous campaign, the run behind the serving model, the
+    best run before the campaign, the first run of the campaign."""
+    col = f"m:{metric}"
+    if col not in frame.columns:
+        return None
+    with_metric = frame[frame[col].notna()]
+    in_period = with_metric[with_metric["campaign"] == campaign]
+    if in_period.empty:
+        return None
+    start = frame.loc[frame["campaign"] == campaign, "time"].min()
+    before = with_metric[with_metric["time"] < start]
+    earlier_mine = frame[frame["mine"] & (frame["time"] < start)]
+    since = earlier_mine["time"].max() if not earlier_mine.empty else None
+    tagged = with_metric[with_metric["baseline"] & (with_metric["time"] <= in_period["time"].max())]
+    if since is not None:
+        tagged = tagged[tagged["time"] > since]
+    serving = before[before["run_id"].isin(serving_runs)]
+    if not tagged.empty:
+        baseline, kind = tagged.iloc[-1], "tagged baseline"
+    elif not serving.empty:
+        baseline, kind = serving.iloc[-1], "serving model"
+    elif not before.empty:
+        baseline, kind = best_row(before, col, direction), "previous best"
+    else:
+        baseline, kind = in_period.iloc[0], "first run"
+    candidates = in_period[in_period["run_id"] != baseline["run_id"]]
+    if candidates.empty:
+        return None
+    best = best_row(candidates, col, direction)
+    return Comparison(metric=metric, direction=direction, baseline=baseline.to_dict(), baseline_kind=kind,
+                      best=best.to_dict(), runs=in_period)
+
+
+def run_evidence(source: str, row: Mapping[str, Any], label: str) -> Evidence | None:
+    url = row.get("url")
+    return Evidence(url=url, label=f"{label}: {row.get('name')}", source=source) if url else None
+
+
+def group_evidence(source: str, records: Sequence[Record], *rows_and_labels) -> tuple[Evidence, ...]:
+    found = []
+    for row, label in rows_and_labels:
+        ev = run_evidence(source, row, label)
+        if ev and ev.url not in {e.url for e in found}:
+            found.append(ev)
+    experiment_url = next((r.attributes.get("experiment_url") for r in records if r.attributes.get("experiment_url")), None)
+    if experiment_url:
+        found.append(Evidence(url=experiment_url, label="experiment", source=source))
+    return tuple(found)
+
+
+def last_time(frame: "pd.DataFrame") -> datetime:
+    return frame["time"].max().to_pydatetime()
+
+
+def varied_params(frame: "pd.DataFrame", limit: int = 3) -> list[str]:
+    """Params that took more than one value across the runs: what the campaign explored."""
+    values: dict[str, set] = {}
+    for params in frame["params"]:
+        for k, v in (params or {}).items():
+            values.setdefault(k, set()).add(str(v))
+    varied = sorted(k for k, v in values.items() if len(v) > 1)
+    return varied[:limit]
