@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from harvester.models import Record
+from harvester.rules.base import DetectContext, RecordGroup
+from harvester.rules.model_promoted import ModelPromotedRule
+
+WHEN = datetime(2026, 10, 5, tzinfo=timezone.utc)
+
+
+def promotion(version, target, mine=True, previous=None):
+    return Record(source="mlflow", kind="model_promotion", external_id=f"fraud/{version}/{target}", occurred_at=WHEN,
+                  subject="fraud", actor="ada" if mine else "bob", mine=mine, url=f"http://m/#/models/fraud/versions/{version}",
+                  attributes={"version": version, "target": target, "via": "alias", "previous_version": previous,
+                              "run_metrics": {"val_auc": 0.87, "train_loss": 0.1, "epoch": 9}})
+
+
+def test_one_draft_per_promoted_version_with_the_key_metric():
+    records = [promotion("7", "staging"), promotion("7", "champion", previous="6"), promotion("8", "champion", mine=False)]
+    [f] = ModelPromotedRule().detect(RecordGroup("mlflow", "model_promotion", "fraud", records), DetectContext())
+    assert f.facts["version"] == "7" and f.facts["target"] == "champion" and f.facts["previous_version"] == "6"
+    assert [(m.name, m.after) for m in f.metrics] == [("val_auc", 0.87)]
+    assert f.evidence[0].url.endswith("/versions/7")
