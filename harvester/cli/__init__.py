@@ -28,9 +28,9 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def register_commands() -> None:
-    from harvester.cli import drafts, harvesting, journal, setup
+    from harvester.cli import digest, drafts, harvesting, journal, nightly, setup
 
-    for module in (harvesting, drafts, journal, setup):
+    for module in (harvesting, drafts, journal, setup, nightly, digest):
         module.register(cli)
 
 

@@ -1,0 +1,73 @@
+"""`digest` and `outcome`: the weekly e-mail and the answer to its impact check-ins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from harvester.cli.app import echo_json, json_option, pass_app
+
+
+def register(cli: click.Group) -> None:
+    @cli.command()
+    @click.option("--send", is_flag=True, help="Send it over SMTP ([digest] in the config) and record it as sent.")
+    @click.option("--preview", "preview", type=click.Path(dir_okay=False, writable=True),
+                  help="Write the HTML version to this file, to open in a browser.")
+    @click.option("--since", help="Drafts new or updated since: 7d, 2w or a date (default: [digest] since, 7d).")
+    @json_option
+    @pass_app
+    def digest(app, send, preview, since, as_json):
+        """The weekly digest: pending drafts to confirm, edit or reject, and impact check-ins.
+
+        \b
+        Without --send it is printed (plain text, or --json) and nothing is recorded.
+        A week with nothing pending and no check-ins sends nothing unless
+        [digest] send_empty = true."""
+        from harvester.digest import build_digest, load_digest_settings, send_digest
+        from harvester.digest_render import render_html, render_text
+
+        settings = load_digest_settings(app.config)
+        if send:
+            outcome = send_digest(app.store, app.config, settings, since=since)
+            built = outcome.digest
+        else:
+            outcome, built = None, build_digest(app.store, app.config, settings, since=since)
+        if preview:
+            Path(preview).write_text(render_html(built), encoding="utf-8")
+        if as_json:
+            echo_json({**built.as_json(), "send": outcome.as_json() if outcome else None,
+                       "preview": preview})
+            return
+        if outcome is not None:
+            if outcome.status == "sent":
+                click.echo(f"Sent the {built.week} digest to {', '.join(outcome.recipients)}: "
+                           f"{built.draft_count} drafts, {len(built.checkins)} check-ins.")
+            else:
+                click.echo("Nothing pending and no check-ins: nothing sent "
+                           "(set [digest] send_empty = true to send anyway).")
+        elif not preview:
+            click.echo(render_text(built), nl=False)
+        if preview:
+            click.echo(f"Wrote the HTML digest to {preview} ({built.draft_count} drafts, "
+                       f"{len(built.checkins)} check-ins).")
+
+    @cli.command()
+    @click.argument("entry_id", type=int)
+    @click.argument("text")
+    @json_option
+    @pass_app
+    def outcome(app, entry_id, text, as_json):
+        """Record the online or business result of a journal entry.
+
+        \b
+        Answers an impact check-in, e.g.:
+          harvester outcome 12 "CTR +5.4% in the two-week A/B test"
+        Only the entry's outcome changes; its text stays yours as confirmed."""
+        if not text.strip():
+            raise click.UsageError("The outcome text is empty; nothing was changed.")
+        entry = app.store.update_entry(entry_id, outcome=text.strip())
+        if as_json:
+            echo_json(entry.as_json())
+        else:
+            click.echo(f"Entry {entry.id}: outcome recorded: {entry.outcome}")

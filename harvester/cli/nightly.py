@@ -1,0 +1,158 @@
+"""`nightly` and `status`: the unattended run and what it left behind."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from harvester.cli.app import echo_json, interactive, json_option, pass_app
+
+
+def print_nightly(result) -> None:
+    from harvester.cli.harvesting import print_summary
+
+    if result.summary is not None and result.summary.sources:
+        print_summary(result.summary)
+    for name, error in sorted(result.failed_setup.items()):
+        click.echo(f"  ! {name} not harvested: {error}", err=True)
+    if result.digest is not None:
+        click.echo(f"Digest ({result.digest.week}): {result.digest.status.replace('_', ' ')}"
+                   f"{' - ' + result.digest.detail if result.digest.detail else ''}")
+
+
+def print_failures(result) -> None:
+    """Under cron only failures are printed (to stderr), so cron mails only when something broke."""
+    if result.summary is not None:
+        for s in result.summary.sources:
+            if s.error:
+                click.echo(f"harvester nightly: {s.source} failed: {s.error}", err=True)
+    for name, error in sorted(result.failed_setup.items()):
+        click.echo(f"harvester nightly: {name} not harvested: {error}", err=True)
+    if result.digest is not None and not result.digest.ok:
+        click.echo(f"harvester nightly: digest not sent: {result.digest.detail}", err=True)
+
+
+def format_time(value) -> str:
+    return f"{value:%Y-%m-%d %H:%M} UTC" if value else "-"
+
+
+def collect_status(app) -> dict:
+    from harvester.digest import last_sent
+    from harvester.models import ensure_utc
+    from harvester.nightly import lock_is_held, load_nightly_settings
+
+    store, config = app.store, app.config
+    running = lock_is_held()
+    runs = {r["source"]: r for r in store.last_harvest_runs()}
+    sources = []
+    for name in sorted(set(config.connectors) | set(runs)):
+        run = runs.get(name)
+        inst = config.connectors.get(name)
+        item = {"source": name, "type": inst.type if inst else None, "configured": inst is not None,
+                "last_harvest": None, "status": "never", "records": 0, "requests": 0, "error": None}
+        if run:
+            status = run["status"]
+            if status == "running" and not running:
+                status = "interrupted"
+            item.update(last_harvest=ensure_utc(run["finished_at"] or run["started_at"]).isoformat(),
+                        status=status, records=run["records"], requests=run["requests"], error=run["error"])
+        sources.append(item)
+    settings = load_nightly_settings(config)
+    return {"sources": sources, "pending_drafts": len(store.list_drafts(["pending"])),
+            "last_digest": last_sent(store), "nightly_running": running,
+            "digest_weekday": settings.digest_weekday or "never", "log_file": str(settings.log_path)}
+
+
+def register(cli: click.Group) -> None:
+    @cli.command()
+    @click.option("--today", metavar="YYYY-MM-DD",
+                  help="The day to schedule the digest by (default: $HARVESTER_TODAY, else today).")
+    @click.option("--progress/--no-progress", default=None, help="Progress on stderr (default: on a terminal).")
+    @click.option("--summary/--no-summary", default=None,
+                  help="Print the run summary (default: on a terminal; under cron only failures are printed).")
+    @json_option
+    @pass_app
+    def nightly(app, today, progress, summary, as_json):
+        """Harvest every source under a lock, then send the weekly digest on its weekday.
+
+        \b
+        Made for cron and systemd timers: no terminal needed, logs to a rotating
+        file in the app dir, a second overlapping run exits at once (exit 75).
+        One failing source never stops the others. Exit 0 only when every source
+        (and the digest, when due) succeeded; 1 otherwise."""
+        import logging
+
+        from harvester.cli.harvesting import ProgressLine
+        from harvester.errors import HarvesterError
+        from harvester.nightly import (LockHeldError, load_nightly_settings, nightly_lock, run_nightly,
+                                       setup_logging, today_for_schedule)
+
+        log = logging.getLogger("harvester")
+        settings = load_nightly_settings(app.config)
+        setup_logging(settings)
+        day = today_for_schedule(today)
+        try:
+            with nightly_lock():
+                log.info("nightly started: config %s, day %s", app.config.label, day.isoformat())
+                line = ProgressLine(interactive() if progress is None else progress)
+                try:
+                    result = run_nightly(app.store, app.config, day, progress=line)
+                finally:
+                    line.done()
+        except LockHeldError as exc:
+            log.warning("%s", exc)
+            raise
+        except HarvesterError as exc:
+            log.error("nightly failed: %s", exc)
+            raise
+        except Exception:
+            log.exception("nightly crashed")
+            raise
+        log.info("nightly finished: %s", "ok" if result.ok else "with failures")
+        if as_json:
+            echo_json(result.as_json())
+        elif summary or (summary is None and sys.stdout.isatty()):
+            print_nightly(result)
+        else:
+            print_failures(result)
+        if not result.ok:
+            raise SystemExit(1)
+
+    @cli.command()
+    @json_option
+    @pass_app
+    def status(app, as_json):
+        """Per source: the last harvest, its status, records, requests and error;
+        pending drafts; the last digest sent."""
+        info = collect_status(app)
+        if as_json:
+            echo_json(info)
+            return
+        rows = [("source", "last harvest", "status", "records", "requests")]
+        for s in info["sources"]:
+            when = s["last_harvest"]
+            rows.append((s["source"], when[:16].replace("T", " ") + " UTC" if when else "never",
+                         s["status"] if s["configured"] else f"{s['status']} (not configured)",
+                         f"{s['records']:,}", str(s["requests"])))
+        if len(rows) == 1:
+            click.echo("No sources configured yet. Add a [connectors.<name>] table, then run `harvester harvest`.")
+        else:
+            widths = [max(len(r[i]) for r in rows) for i in range(5)]
+            for row in rows:
+                click.echo("  " + "  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                                            for i, (c, w) in enumerate(zip(row, widths))))
+            for s in info["sources"]:
+                if s["error"]:
+                    click.echo(f"  ! {s['source']}: {s['error']}")
+        click.echo(f"Pending drafts: {info['pending_drafts']}"
+                   + ("  (review: harvester drafts list)" if info["pending_drafts"] else ""))
+        last = info["last_digest"]
+        if last:
+            click.echo(f"Last digest: week {last.get('week')}, sent {str(last.get('sent_at', ''))[:16].replace('T', ' ')}"
+                       f" UTC to {', '.join(last.get('to') or [])} ({last.get('drafts', 0)} drafts, "
+                       f"{last.get('checkins', 0)} check-ins)")
+        else:
+            click.echo("Last digest: never sent")
+        click.echo(f"Digest day: {info['digest_weekday']}.  Nightly running now: "
+                   f"{'yes' if info['nightly_running'] else 'no'}.  Log: {info['log_file']}")

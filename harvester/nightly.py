@@ -1,0 +1,232 @@
+"""The unattended nightly run: harvest every source under a lock, log to a rotating file,
+and on the digest weekday send the weekly digest once per ISO week."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import logging.handlers
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterator
+
+from harvester.config import Config, app_dir
+from harvester.errors import ConfigError, HarvesterError
+from harvester.settings import build_settings
+from harvester.store import Store
+
+LOCK_FILENAME = "nightly.lock"
+LOG_FILENAME = "harvester.log"
+LOCK_HELD_EXIT = 75  # EX_TEMPFAIL: another run holds the lock; try again later
+TODAY_ENV = "HARVESTER_TODAY"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+log = logging.getLogger("harvester")
+
+
+class LockHeldError(HarvesterError):
+    """Another nightly run is harvesting right now."""
+
+    exit_code = LOCK_HELD_EXIT
+
+
+@dataclass(frozen=True)
+class NightlySettings:
+    digest_weekday: str = "monday"  # "" or "never": nightly never sends the digest
+    sources: tuple[str, ...] = ()  # default: every configured connector
+    log_file: str = ""  # default: harvester.log in the app dir
+    log_max_bytes: int = 1_000_000
+    log_backups: int = 5
+
+    def __post_init__(self):
+        day = self.digest_weekday.strip().lower()
+        if day not in (*WEEKDAYS, "", "never"):
+            raise ValueError(f"digest_weekday must be a day name (monday ... sunday) or \"never\", "
+                             f"not {self.digest_weekday!r}")
+        object.__setattr__(self, "digest_weekday", "" if day == "never" else day)
+        if self.log_max_bytes < 1024 or self.log_backups < 0:
+            raise ValueError("log_max_bytes must be at least 1024 and log_backups at least 0")
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.log_file).expanduser() if self.log_file else app_dir() / LOG_FILENAME
+
+
+def load_nightly_settings(config: Config) -> NightlySettings:
+    return build_settings(NightlySettings, config.section("nightly"), config.where("nightly"))
+
+
+def today_for_schedule(explicit: str | None = None) -> date:
+    """The day nightly believes it is: --today, then $HARVESTER_TODAY, then the local date."""
+    text = explicit or os.environ.get(TODAY_ENV)
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"Cannot read the day {text!r} (--today or ${TODAY_ENV}): use YYYY-MM-DD.") from None
+
+
+@contextmanager
+def nightly_lock(path: Path | None = None) -> Iterator[Path]:
+    """An exclusive OS lock (flock): released by the kernel when the process ends, even on a
+    crash, so a stale lock never blocks the next night."""
+    path = path or app_dir() / LOCK_FILENAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            by = f" by pid {holder}" if holder.isdigit() else ""
+            raise LockHeldError(f"Another `harvester nightly` is running (lock {path} held{by}); "
+                                "this run exits without harvesting.") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield path
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def lock_is_held(path: Path | None = None) -> bool:
+    path = path or app_dir() / LOCK_FILENAME
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def setup_logging(settings: NightlySettings) -> Path:
+    """Attach one rotating file handler to the "harvester" logger (idempotent)."""
+    path = settings.log_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for handler in log.handlers:
+        if isinstance(handler, logging.handlers.RotatingFileHandler) and Path(handler.baseFilename) == path.resolve():
+            return path
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=settings.log_max_bytes,
+                                                   backupCount=settings.log_backups, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return path
+
+
+@dataclass
+class DigestStep:
+    status: str  # not_today, disabled, already_sent, empty, sent, failed
+    detail: str = ""
+    week: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+@dataclass
+class NightlyResult:
+    today: date
+    summary: Any = None  # HarvestSummary
+    failed_setup: dict[str, str] = field(default_factory=dict)  # connectors that could not be built
+    digest: DigestStep | None = None
+
+    @property
+    def ok(self) -> bool:
+        harvest_ok = self.summary is None or self.summary.ok
+        return harvest_ok and not self.failed_setup and (self.digest is None or self.digest.ok)
+
+    def as_json(self) -> dict[str, Any]:
+        harvest = self.summary.as_json() if self.summary is not None else None
+        return {"ok": self.ok, "today": self.today.isoformat(), "harvest": harvest,
+                "setup_errors": [{"source": k, "error": v} for k, v in sorted(self.failed_setup.items())],
+                "digest": None if self.digest is None else
+                {"status": self.digest.status, "detail": self.digest.detail, "week": self.digest.week}}
+
+
+def build_nightly_connectors(store: Store, config: Config, names: tuple[str, ...]) -> tuple[list, dict[str, str]]:
+    """Build each connector on its own: a missing secret (common under cron's bare
+    environment) fails that source, is recorded in its run history, and the others go on."""
+    from harvester.harvest import create_connector
+
+    instances = config.connectors
+    if not instances:
+        raise ConfigError(f"{config.label}: no [connectors.<name>] table. Add one (see config.example.toml).")
+    unknown = [n for n in names if n not in instances]
+    if unknown:
+        raise ConfigError(f"{config.where('nightly')}: sources names {unknown[0]!r}, which is not configured. "
+                          f"Configured: {', '.join(sorted(instances))}.")
+    connectors, failed = [], {}
+    for name in names or sorted(instances):
+        try:
+            connector = create_connector(instances[name], config)
+            connector.check()
+        except HarvesterError as exc:
+            failed[name] = str(exc)
+            run_id = store.start_harvest_run(name)
+            store.finish_harvest_run(run_id, "failed", 0, 0, str(exc))
+            continue
+        connectors.append(connector)
+    return connectors, failed
+
+
+def run_nightly(store: Store, config: Config, today: date, progress=None) -> NightlyResult:
+    """Harvest, then the digest when it is due. The caller holds the lock."""
+    from harvester.harvest import HarvestSummary, run_harvest
+    from harvester.models import utcnow
+
+    settings = load_nightly_settings(config)
+    result = NightlyResult(today=today)
+    connectors, result.failed_setup = build_nightly_connectors(store, config, settings.sources)
+    for name, error in sorted(result.failed_setup.items()):
+        log.error("source %s not harvested: %s", name, error)
+    if connectors:
+        result.summary = run_harvest(store, config, connectors=connectors, progress=progress)
+    else:
+        result.summary = HarvestSummary(since=utcnow())
+    for s in result.summary.sources:
+        if s.ok:
+            log.info("source %s: %d records, %d requests, %.1fs", s.source, s.records, s.requests, s.seconds)
+        else:
+            log.error("source %s failed after %d records: %s", s.source, s.records, s.error)
+    d = result.summary.drafts
+    if d is not None:
+        log.info("drafts: %d new, %d updated, %d unchanged", d.new, d.updated, d.unchanged)
+    result.digest = send_digest_if_due(store, config, settings, today)
+    return result
+
+
+def send_digest_if_due(store: Store, config: Config, settings: NightlySettings, today: date) -> DigestStep:
+    from harvester.digest import iso_week, last_sent, load_digest_settings, send_digest
+
+    week = iso_week(today)
+    if not settings.digest_weekday:
+        return DigestStep("disabled", "[nightly] digest_weekday is \"never\"", week)
+    if "digest" not in config.raw:
+        return DigestStep("disabled", "no [digest] table in the config", week)
+    if WEEKDAYS[today.weekday()] != settings.digest_weekday:
+        return DigestStep("not_today", f"the digest goes out on {settings.digest_weekday}s", week)
+    previous = last_sent(store) or {}
+    if previous.get("week") == week:
+        log.info("digest for %s already sent at %s", week, previous.get("sent_at"))
+        return DigestStep("already_sent", f"already sent for {week} at {previous.get('sent_at')}", week)
+    try:
+        outcome = send_digest(store, config, load_digest_settings(config), today=today)
+    except HarvesterError as exc:
+        log.error("digest not sent: %s", exc)
+        return DigestStep("failed", str(exc), week)
+    if outcome.status == "empty":
+        log.info("digest for %s: nothing pending and no check-ins; nothing sent", week)
+        return DigestStep("empty", "nothing pending and no check-ins (set [digest] send_empty = true to send anyway)",
+                          week)
+    log.info("digest for %s sent to %d recipient(s): %d drafts, %d check-ins", week, len(outcome.recipients),
+             outcome.digest.draft_count, len(outcome.digest.checkins))
+    return DigestStep("sent", f"sent to {', '.join(outcome.recipients)}", week)
