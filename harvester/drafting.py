@@ -79,11 +79,15 @@ def draft_from_findings(linked: Sequence[Finding], framework: Framework) -> Draf
                  tags=tuple(tags))
 
 
+def load_rules(config: Config) -> list[Rule]:
+    return build_rules(dict(config.rules), config.label)
+
+
 def redraft(store: Store, config: Config, now: datetime | None = None,
-            on_group: Callable[[], None] | None = None) -> DraftCounts:
+            on_group: Callable[[], None] | None = None, rules: Sequence[Rule] | None = None) -> DraftCounts:
     """Rules over every stored record -> findings -> drafts. Needs no network; safe to re-run."""
     now = now or utcnow()
-    rules = build_rules(dict(config.rules), config.label)
+    rules = load_rules(config) if rules is None else rules
     framework = load_framework(config.rubric.framework or None)
     findings = detect_findings(store, rules, build_context(store, now), on_group)
     store.save_findings(findings)

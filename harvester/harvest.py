@@ -14,6 +14,7 @@ from harvester.drafting import DraftCounts, redraft
 from harvester.errors import ConfigError, HarvesterError
 from harvester.models import Record, utcnow
 from harvester.registry import connector_class
+from harvester.rubric import load_framework
 from harvester.requests_counter import count_requests
 from harvester.settings import build_settings
 from harvester.store import Store
@@ -133,15 +134,31 @@ def harvest_stream(store: Store, connector: Connector, stream: str, window: Harv
     return count
 
 
-def run_harvest(store: Store, config: Config, since: str | None = None, names: Sequence[str] | None = None,
-                progress: ProgressFn | None = None, connectors: Sequence[Connector] | None = None) -> HarvestSummary:
+@dataclass
+class HarvestPlan:
+    """Everything a harvest needs, validated before the store is opened or anything fetched."""
+
+    window: HarvestWindow
+    connectors: list[Connector]
+    rules: list
+
+
+def plan_harvest(config: Config, since: str | None = None, names: Sequence[str] | None = None) -> HarvestPlan:
+    from harvester.drafting import load_rules
+
     now = utcnow()
-    forced = since is not None
-    window = HarvestWindow(since=parse_since(since or config.harvest.default_since, now), forced=forced,
+    window = HarvestWindow(since=parse_since(since or config.harvest.default_since, now), forced=since is not None,
                            started_at=now)
-    connectors = list(connectors) if connectors is not None else create_connectors(config, names)
-    summary = HarvestSummary(since=window.since)
-    for connector in connectors:
-        summary.sources.append(harvest_source(store, connector, window, config.harvest.page_size, progress))
-    summary.drafts = redraft(store, config, now=now)
+    rules = load_rules(config)
+    load_framework(config.rubric.framework or None)
+    return HarvestPlan(window=window, connectors=create_connectors(config, names), rules=rules)
+
+
+def run_harvest(store: Store, config: Config, since: str | None = None, names: Sequence[str] | None = None,
+                progress: ProgressFn | None = None, plan: HarvestPlan | None = None) -> HarvestSummary:
+    plan = plan or plan_harvest(config, since, names)
+    summary = HarvestSummary(since=plan.window.since)
+    for connector in plan.connectors:
+        summary.sources.append(harvest_source(store, connector, plan.window, config.harvest.page_size, progress))
+    summary.drafts = redraft(store, config, now=plan.window.started_at, rules=plan.rules)
     return summary

@@ -24,6 +24,11 @@ def isolated_home(tmp_path, monkeypatch):
     return home
 
 
+def pytest_configure(config):
+    if os.environ.get("CI") and not os.environ.get(PG_ENV):
+        raise pytest.UsageError(f"CI must run the PostgreSQL tests: set {PG_ENV}.")
+
+
 def _pg_params():
     return [pytest.param("sqlite", id="sqlite"), pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)]
 

@@ -55,11 +55,12 @@ def register(cli: click.Group) -> None:
     @pass_app
     def harvest(app, since, sources, progress, as_json):
         """Fetch new records from every source and draft accomplishments."""
-        from harvester.harvest import run_harvest
+        from harvester.harvest import plan_harvest, run_harvest
 
+        plan = plan_harvest(app.config, since, list(sources) or None)  # config errors surface before any write
         line = ProgressLine(interactive() if progress is None else progress)
         try:
-            summary = run_harvest(app.store, app.config, since=since, names=list(sources) or None, progress=line)
+            summary = run_harvest(app.store, app.config, progress=line, plan=plan)
         finally:
             line.done()
         if as_json:
@@ -76,9 +77,10 @@ def register(cli: click.Group) -> None:
         """Re-run the rules over stored records (no network), e.g. after tuning thresholds.
 
         Confirmed, rejected and edited drafts stay exactly as they are."""
-        from harvester.drafting import redraft as run_redraft
+        from harvester.drafting import load_rules, redraft as run_redraft
 
-        counts = run_redraft(app.store, app.config)
+        rules = load_rules(app.config)
+        counts = run_redraft(app.store, app.config, rules=rules)
         if as_json:
             echo_json({"findings": counts.findings, "new": counts.new, "updated": counts.updated,
                        "unchanged": counts.unchanged, "kept": counts.kept})

@@ -1,0 +1,24 @@
+"""The wheel ships one import namespace: harvester (with harvester.connectors and harvester.rules)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_wheel_claims_only_the_harvester_namespace(tmp_path):
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True, cwd=tmp_path)
+    [wheel] = tmp_path.glob("harvester-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names}
+    assert top == {"harvester", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
+    assert "harvester/connectors/mlflow.py" in names
+    assert "harvester/rules/metric_lift.py" in names
+    assert "harvester/data/ml-engineer.toml" in names and "harvester/data/starter.toml" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "harvester = harvester.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
