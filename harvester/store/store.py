@@ -114,9 +114,10 @@ class Store:
             return int(conn.execute(q).scalar() or 0)
 
     def iter_record_groups(self, kinds: Iterable[str]) -> Iterator[tuple[str, str, str, list[Record]]]:
-        """Yield (source, kind, subject, records oldest first), streaming one group at a time."""
+        """Yield (source, kind, subject, records oldest first), streaming one group at a time.
+        Rules read normalised attributes only, so the raw payload is left in the database."""
         t = schema.records
-        q = (sa.select(t).where(t.c.owner == self.owner, t.c.kind.in_(sorted(set(kinds))))
+        q = (sa.select(*[c for c in t.columns if c.name != "payload"]).where(t.c.owner == self.owner, t.c.kind.in_(sorted(set(kinds))))
              .order_by(t.c.source, t.c.kind, t.c.subject, t.c.occurred_at, t.c.id))
         group_key, group = None, []
         with self.engine.connect() as conn:
@@ -347,7 +348,7 @@ def row_to_record(row: Any) -> Record:
     return Record(source=row["source"], kind=row["kind"], external_id=row["external_id"],
                   occurred_at=ensure_utc(row["occurred_at"]), subject=row["subject"], actor=row["actor"],
                   mine=bool(row["mine"]), title=row["title"], url=row["url"], attributes=row["attributes"] or {},
-                  payload=row["payload"] or {})
+                  payload=row.get("payload") or {})
 
 
 def row_to_draft(row: Any) -> Draft:
