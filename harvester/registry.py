@@ -15,6 +15,9 @@ from harvester.errors import ConfigError
 
 BUILTIN_CONNECTORS = {
     "mlflow": "harvester.connectors.mlflow:MlflowConnector",
+    "wandb": "harvester.connectors.wandb:WandbConnector",
+    "github": "harvester.connectors.github:GithubConnector",
+    "jira": "harvester.connectors.jira:JiraConnector",
 }
 
 
