@@ -15,6 +15,7 @@ from harvester.errors import ConfigError
 
 BUILTIN_CONNECTORS = {
     "mlflow": "harvester.connectors.mlflow:MlflowConnector",
+    "github": "harvester.connectors.github:GithubConnector",
     "wandb": "harvester.connectors.wandb:WandbConnector",
     "github": "harvester.connectors.github:GithubConnector",
     "jira": "harvester.connectors.jira:JiraConnector",
