@@ -65,6 +65,13 @@ class HarvestSettings:
 @dataclass(frozen=True)
 class RubricSettings:
     framework: str = ""
+    level: str = ""  # a level id of the framework; reports show its expectations
+
+    def resolved(self, config_path: Path | None) -> "RubricSettings":
+        """A relative framework path is read next to the config file, not the working directory."""
+        if not self.framework or config_path is None or Path(self.framework).expanduser().is_absolute():
+            return self
+        return RubricSettings(framework=str(config_path.parent / self.framework), level=self.level)
 
 
 @dataclass(frozen=True)
@@ -154,7 +161,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None) -> Config:
         identity=build_settings(IdentitySettings, raw.get("identity", {}), f"{label} [identity]"),
         store=build_settings(StoreSettings, raw.get("store", {}), f"{label} [store]"),
         harvest=build_settings(HarvestSettings, raw.get("harvest", {}), f"{label} [harvest]"),
-        rubric=build_settings(RubricSettings, raw.get("rubric", {}), f"{label} [rubric]"),
+        rubric=build_settings(RubricSettings, raw.get("rubric", {}), f"{label} [rubric]").resolved(path),
         connectors=parse_connectors(raw.get("connectors", {}), label),
         rules={str(k): v for k, v in raw.get("rules", {}).items()},
         raw=raw,

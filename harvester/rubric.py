@@ -1,7 +1,9 @@
-"""Career frameworks: dimensions with the event kinds and keywords that map to each."""
+"""Career frameworks: dimensions with the event kinds and keywords that map to each,
+and optionally levels with what each dimension expects at each level."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -11,6 +13,14 @@ from pathlib import Path
 from harvester.errors import ConfigError
 
 DEFAULT_FRAMEWORK = "ml-engineer.toml"
+DIMENSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Level:
+    id: str
+    title: str
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -20,13 +30,18 @@ class Dimension:
     description: str = ""
     kinds: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    expectations: tuple[tuple[str, str], ...] = ()
+
+    def expectation(self, level_id: str) -> str:
+        """What this dimension expects at a level ('' when the framework does not say)."""
+        return dict(self.expectations).get(level_id, "")
 
 
 @dataclass(frozen=True)
 class Framework:
     name: str
     dimensions: tuple[Dimension, ...]
-    levels: tuple[dict, ...] = ()
+    levels: tuple[Level, ...] = ()
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -40,6 +55,14 @@ class Framework:
 
     def dimension(self, dim_id: str) -> Dimension | None:
         return next((d for d in self.dimensions if d.id == dim_id), None)
+
+    def level(self, level_id: str) -> Level:
+        """The level with this id; a ConfigError listing the known ones otherwise."""
+        found = next((lv for lv in self.levels if lv.id == level_id), None)
+        if found is None:
+            known = ", ".join(lv.id for lv in self.levels) or "none (the framework has no [[levels]])"
+            raise ConfigError(f"Unknown level {level_id!r} in framework {self.name!r}. Known levels: {known}.")
+        return found
 
 
 def load_framework(path: str | None = None) -> Framework:
@@ -64,6 +87,7 @@ def parse_framework(text: str, label: str) -> Framework:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: not valid TOML ({exc}).") from None
+    levels = parse_levels(raw.get("levels", []), label)
     dims = raw.get("dimensions")
     if not isinstance(dims, list) or not dims:
         raise ConfigError(f"{label}: a framework needs at least one [[dimensions]] table with id and title.")
@@ -71,12 +95,48 @@ def parse_framework(text: str, label: str) -> Framework:
     for i, d in enumerate(dims, 1):
         if not isinstance(d, dict) or not d.get("id") or not d.get("title"):
             raise ConfigError(f"{label}: dimension #{i} needs an id and a title.")
-        unknown = set(d) - {"id", "title", "description", "kinds", "keywords", "levels"}
+        unknown = set(d) - {"id", "title", "description", "kinds", "keywords", "expectations", "levels"}
         if unknown:
             raise ConfigError(f"{label}: dimension {d['id']!r} has unknown key {sorted(unknown)[0]!r}.")
+        if not DIMENSION_ID.match(str(d["id"])):
+            raise ConfigError(f"{label}: dimension id {d['id']!r}: use letters, digits, '-', '_' or '.' "
+                              "(it is typed in commands such as `harvester tag 12 +id`).")
         if d["id"] in seen:
             raise ConfigError(f"{label}: dimension id {d['id']!r} appears twice.")
         seen.add(d["id"])
+        for key in ("kinds", "keywords"):
+            if not isinstance(d.get(key, []), list):
+                raise ConfigError(f"{label}: dimension {d['id']!r}: {key} must be a list of strings.")
         out.append(Dimension(id=str(d["id"]), title=str(d["title"]), description=str(d.get("description", "")),
-                             kinds=tuple(d.get("kinds", ())), keywords=tuple(d.get("keywords", ()))))
-    return Framework(name=str(raw.get("name", label)), dimensions=tuple(out), levels=tuple(raw.get("levels", ())))
+                             kinds=tuple(d.get("kinds", ())), keywords=tuple(d.get("keywords", ())),
+                             expectations=parse_expectations(d, levels, label)))
+    return Framework(name=str(raw.get("name", label)), dimensions=tuple(out), levels=levels)
+
+
+def parse_levels(items: object, label: str) -> tuple[Level, ...]:
+    if not isinstance(items, list):
+        raise ConfigError(f"{label}: levels must be [[levels]] tables with id and title.")
+    out: list[Level] = []
+    for i, lv in enumerate(items, 1):
+        if not isinstance(lv, dict) or not lv.get("id") or not lv.get("title"):
+            raise ConfigError(f"{label}: level #{i} needs an id and a title.")
+        unknown = set(lv) - {"id", "title", "description"}
+        if unknown:
+            raise ConfigError(f"{label}: level {lv['id']!r} has unknown key {sorted(unknown)[0]!r}.")
+        if any(x.id == lv["id"] for x in out):
+            raise ConfigError(f"{label}: level id {lv['id']!r} appears twice.")
+        out.append(Level(id=str(lv["id"]), title=str(lv["title"]), description=str(lv.get("description", ""))))
+    return tuple(out)
+
+
+def parse_expectations(d: dict, levels: tuple[Level, ...], label: str) -> tuple[tuple[str, str], ...]:
+    table = d.get("expectations", d.get("levels", {}))  # "levels" was the early name of this table
+    if not isinstance(table, dict):
+        raise ConfigError(f"{label}: dimension {d['id']!r}: expectations must be a table of level id = \"text\".")
+    known = {lv.id for lv in levels}
+    for level_id in table:
+        if level_id not in known:
+            listed = ", ".join(sorted(known)) or "none: add [[levels]] tables first"
+            raise ConfigError(f"{label}: dimension {d['id']!r} has expectations for unknown level {level_id!r} "
+                              f"(levels: {listed}).")
+    return tuple((str(k), str(v)) for k, v in table.items())
