@@ -77,3 +77,11 @@ def add_findings_runs_state(conn: sa.Connection) -> None:
     """Version 2: findings, harvest run log, app state; entries gain the business outcome."""
     create_tables(conn, schema.findings, schema.harvest_runs, schema.app_state)
     conn.execute(sa.text("ALTER TABLE entries ADD COLUMN outcome TEXT"))
+
+
+@migration(6)
+def add_search_index(conn: sa.Connection) -> None:
+    """Version 6: full-text search over entries and drafts (FTS5 on SQLite, GIN indexes on PostgreSQL)."""
+    from harvester.store.search import create_search_index
+
+    create_search_index(conn)

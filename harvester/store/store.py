@@ -278,6 +278,23 @@ class Store:
                          .values(updated_at=utcnow(), **values))
         return self.get_entry(entry_id)
 
+    def load_entry_origins(self, entry_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """For entries confirmed from drafts: the draft's impact prompt and its finding's facts."""
+        e, d, f = schema.entries, schema.drafts, schema.findings
+        q = (sa.select(e.c.id, d.c.impact_prompt, f.c.body)
+             .join(d, d.c.id == e.c.draft_id)
+             .outerjoin(f, sa.and_(f.c.owner == d.c.owner, f.c.fingerprint == d.c.fingerprint))
+             .where(e.c.owner == self.owner, e.c.id.in_(list(entry_ids))))
+        with self.engine.connect() as conn:
+            return {row.id: {"impact_prompt": row.impact_prompt or "", "facts": (row.body or {}).get("facts", {})}
+                    for row in conn.execute(q)}
+
+    def search(self, text: str, filters: Any = None) -> list[Any]:
+        """Entries and drafts matching every word of `text`, best first (see harvester.store.search)."""
+        from harvester.store.search import SearchFilters, search
+
+        return search(self.engine, self.owner, text, filters or SearchFilters())
+
     # harvest runs and app state -----------------------------------------------------------
 
     def start_harvest_run(self, source: str) -> int:
