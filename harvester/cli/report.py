@@ -1,0 +1,84 @@
+"""`report`: the Performance Report and Period Recap for a review period."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from harvester.cli.app import pass_app
+
+FORMAT_SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
+
+
+def resolve_window(period: str | None, since: str | None, until: str | None):
+    """(label, since, until) in UTC; `until` is exclusive. Default: the current half-year."""
+    from harvester.models import utcnow
+    from harvester.timeutil import parse_since, period_bounds, period_of
+
+    if period and (since or until):
+        raise click.UsageError("Use either --period or --since/--until, not both.")
+    if since or until:
+        start = parse_since(since) if since else None
+        end = parse_since(until) if until else utcnow()
+        if until and len(until.strip()) == 10:  # a bare date includes that whole day
+            end += timedelta(days=1)
+        if start and start >= end:
+            raise click.UsageError("--since must be before --until.")
+        return "", start, end
+    label = period or period_of(utcnow(), "half")
+    start, end = period_bounds(label)
+    return label, start, end
+
+
+def register(cli: click.Group) -> None:
+    @cli.command()
+    @click.option("--period", help="A review period: 2026, 2026-H2, 2026-Q3 or 2026-07. Default: the current half-year.")
+    @click.option("--since", help="Start instead of --period: a date (2026-07-01) or a span (6m, 26w).")
+    @click.option("--until", help="End of the window (a date is included whole). Default: now.")
+    @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]),
+                  help="Output format. Default: from the -o suffix, else md.")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+                  help="Write to this file instead of standard output.")
+    @click.option("--level", help="Show each dimension's expectation at this framework level (e.g. senior). "
+                                  "Default: [rubric] level.")
+    @pass_app
+    def report(app, period, since, until, fmt, output, level):
+        """Write the Performance Report and Period Recap from your confirmed journal.
+
+        \b
+        Per rubric dimension: your entries as impact statements, with dates and
+        evidence links, measured results before activity; dimensions without
+        evidence are called out. The recap counts models shipped, experiments,
+        negative results, PRs, reviews and tickets, lists the top outcomes and a
+        month-by-month timeline. Entries still missing their business outcome are
+        listed with the `harvester outcome ID "..."` command that adds it.
+
+        \b
+        Examples:
+          harvester report --period 2026-H2
+          harvester report --period 2026-Q3 -o q3.html        (print to PDF from a browser)
+          harvester report --since 2026-01-01 --until 2026-06-30 --format json
+        """
+        from harvester.report import build_report
+        from harvester.report_render import render_report
+        from harvester.rubric import load_framework
+
+        label, start, end = resolve_window(period, since, until)
+        if fmt is None:
+            fmt = FORMAT_SUFFIXES.get(Path(output).suffix.lower(), "md") if output else "md"
+        config = app.config
+        framework = load_framework(config.rubric.framework or None)
+        level_id = level or config.rubric.level
+        built = build_report(app.store, framework, since=start, until=end, period=label,
+                             level=framework.level(level_id) if level_id else None,
+                             author=config.identity.name)
+        text = render_report(built, fmt)
+        if output:
+            Path(output).expanduser().write_text(text, encoding="utf-8")
+            gaps = len(built.empty_dimensions)
+            click.echo(f"Wrote {output}: {built.total} entries, {gaps} dimension(s) without evidence, "
+                       f"{len(built.missing_outcomes)} entries missing their outcome.", err=True)
+        else:
+            click.echo(text, nl=False)

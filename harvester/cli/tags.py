@@ -1,0 +1,103 @@
+"""`tag` (change the rubric dimensions of an entry or draft) and `rubric` (show the framework)."""
+
+from __future__ import annotations
+
+import click
+
+from harvester.cli.app import echo_json, json_option, pass_app
+
+
+def parse_changes(changes: tuple[str, ...], current: tuple[str, ...], known: tuple[str, ...]):
+    """('+a', '-b') -> (added, removed), checking every dimension id against the framework."""
+    added, removed = [], []
+    for change in changes:
+        sign, dim = change[:1], change[1:]
+        if sign not in "+-" or not dim or not sign:
+            raise click.UsageError(f"Cannot read {change!r}: write each change as +DIMENSION or -DIMENSION.")
+        # Removing a tag the current framework no longer knows is allowed (after switching frameworks).
+        if dim not in known and not (sign == "-" and dim in current):
+            raise click.UsageError(f"Unknown rubric dimension {dim!r}. Valid dimensions: {', '.join(known)}.")
+        (added if sign == "+" else removed).append(dim)
+    both = set(added) & set(removed)
+    if both:
+        raise click.UsageError(f"{sorted(both)[0]!r} is both added and removed; pick one.")
+    return added, removed
+
+
+def apply_changes(current: tuple[str, ...], added: list[str], removed: list[str]) -> list[str]:
+    tags = [t for t in current if t not in removed]
+    return tags + [t for t in added if t not in tags]
+
+
+def register(cli: click.Group) -> None:
+    # No -h here: "-h..." inside a dimension id such as -partnership would be read as help.
+    @cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
+    @click.argument("item_id", type=int, metavar="ID")
+    @click.argument("changes", nargs=-1, type=click.UNPROCESSED)
+    @click.option("--draft", is_flag=True, help="ID is a draft id (from `harvester drafts list`), not a journal entry.")
+    @json_option
+    @pass_app
+    def tag(app, item_id, changes, draft, as_json):
+        """Add (+DIM) or remove (-DIM) rubric dimensions of a journal entry or a draft.
+
+        ID is a journal entry id (as `harvester journal` shows it); with --draft it
+        is a pending draft's id, and the entry inherits the tags when you confirm it.
+        The report follows these tags. Without changes, prints the current tags.
+
+        \b
+        Examples:
+          harvester tag 12 +efficiency -model-performance
+          harvester tag --draft 7 +experimentation
+          harvester rubric               (lists the valid dimension ids)
+        """
+        from harvester.rubric import load_framework
+
+        framework = load_framework(app.config.rubric.framework or None)
+        store = app.store
+        if draft:
+            item = store.get_draft(item_id)
+            if item.status == "confirmed":
+                entry = next((e for e in store.list_entries() if e.draft_id == item_id), None)
+                where = f"journal entry {entry.id}: `harvester tag {entry.id} ...`" if entry else "its journal entry"
+                raise click.UsageError(f"Draft {item_id} is confirmed; tag {where}.")
+        else:
+            item = store.get_entry(item_id)
+        added, removed = parse_changes(changes, item.tags, framework.ids)
+        tags = apply_changes(item.tags, added, removed)
+        if changes:
+            if draft:
+                store.set_draft_tags(item_id, tags)
+            else:
+                store.update_entry(item_id, tags=tags)
+        label = f"Draft {item_id}" if draft else f"Entry {item_id}"
+        if as_json:
+            echo_json({"type": "draft" if draft else "entry", "id": item_id, "tags": tags,
+                       "added": [t for t in added if t not in item.tags],
+                       "removed": [t for t in removed if t in item.tags]})
+            return
+        click.echo(f"{label} tags: {', '.join(tags) or '(none)'}")
+        stale = [t for t in tags if t not in framework.ids]
+        if stale:
+            click.echo(f"  not in the current framework: {', '.join(stale)}", err=True)
+
+    @cli.command()
+    @json_option
+    @pass_app
+    def rubric(app, as_json):
+        """Show the career framework in use: dimension ids, what maps to them, and levels."""
+        from harvester.rubric import load_framework
+
+        fw = load_framework(app.config.rubric.framework or None)
+        if as_json:
+            echo_json({"name": fw.name, "levels": [{"id": lv.id, "title": lv.title} for lv in fw.levels],
+                       "dimensions": [{"id": d.id, "title": d.title, "description": d.description,
+                                       "kinds": list(d.kinds), "keywords": list(d.keywords),
+                                       "expectations": dict(d.expectations)} for d in fw.dimensions]})
+            return
+        click.echo(f"{fw.name}  ({app.config.rubric.framework or 'built-in'})")
+        for d in fw.dimensions:
+            click.echo(f"  {d.id:<24} {d.title}")
+            if d.kinds:
+                click.echo(f"  {'':<24} kinds: {', '.join(d.kinds)}")
+        if fw.levels:
+            click.echo("Levels: " + ", ".join(f"{lv.id} ({lv.title})" for lv in fw.levels))
