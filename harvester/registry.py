@@ -15,7 +15,6 @@ from harvester.errors import ConfigError
 
 BUILTIN_CONNECTORS = {
     "mlflow": "harvester.connectors.mlflow:MlflowConnector",
-    "github": "harvester.connectors.github:GithubConnector",
     "wandb": "harvester.connectors.wandb:WandbConnector",
     "github": "harvester.connectors.github:GithubConnector",
     "jira": "harvester.connectors.jira:JiraConnector",

@@ -1,0 +1,317 @@
+"""GraphQL over HTTP for the W&B connector: the read-only queries it sends, retries, and
+one clear error for each thing that can go wrong.
+
+Queries go to POST {base_url}/graphql with HTTP basic auth ("api", key), the endpoint and
+auth the wandb SDK itself uses. Field names follow the W&B schema (`project.runs`,
+`models` for the project list, `organization.orgEntity.artifactMemberships` for registry
+versions). Several projects share one request through GraphQL aliases (`q0`, `q1`, ...).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from harvester.errors import AuthError, ConnectorError, TransientError
+
+MAX_RETRY_WAIT = 60.0
+
+VIEWER_QUERY = """query Viewer {
+  viewer {
+    id
+    username
+    entity
+  }
+}"""
+
+ORGANIZATION_QUERY = """query FetchOrgInfoFromEntity($entity: String!) {
+  entity(name: $entity) {
+    organization {
+      name
+    }
+    user {
+      organizations {
+        name
+      }
+    }
+  }
+}"""
+
+PROJECT_BLOCK = """  q{i}: models(entityName: $entity{i}, after: $cursor{i}, first: $perPage) {{
+    edges {{
+      node {{
+        id
+        name
+        entityName
+        createdAt
+      }}
+    }}
+    pageInfo {{
+      endCursor
+      hasNextPage
+    }}
+  }}"""
+
+RUN_BLOCK = """  q{i}: project(name: $project{i}, entityName: $entity{i}) {{
+    name
+    entityName
+    runs(filters: $filters, after: $cursor{i}, first: $perPage, order: $order) {{
+      edges {{
+        node {{
+          ...RunFields
+        }}
+        cursor
+      }}
+      pageInfo {{
+        endCursor
+        hasNextPage
+      }}
+    }}
+  }}"""
+
+RUN_FIELDS = """fragment RunFields on Run {
+  id
+  name
+  displayName
+  state
+  config
+  group
+  jobType
+  createdAt
+  heartbeatAt
+  summaryMetrics
+  tags
+  user {
+    name
+    username
+  }
+}"""
+
+MEMBERSHIP_BLOCK = """  q{i}: organization(name: $organization) {{
+    orgEntity {{
+      name
+      artifactMemberships(projectFilters: $registryFilter, filters: $filter{i}, after: $cursor{i}, first: $perPage) {{
+        pageInfo {{
+          endCursor
+          hasNextPage
+        }}
+        edges {{
+          node {{
+            ...MembershipFields
+          }}
+        }}
+      }}
+    }}
+  }}"""
+
+MEMBERSHIP_FIELDS = """fragment MembershipFields on ArtifactCollectionMembership {
+  id
+  versionIndex
+  createdAt
+  aliases {
+    alias
+  }
+  artifactCollection {
+    name
+    project {
+      name
+      entity {
+        name
+      }
+    }
+  }
+  artifact {
+    id
+    versionIndex
+    createdAt
+    updatedAt
+    state
+    artifactType {
+      name
+    }
+    createdBy {
+      __typename
+      ... on Run {
+        name
+        displayName
+        summaryMetrics
+        user {
+          username
+        }
+        project {
+          name
+          entity {
+            name
+          }
+        }
+      }
+      ... on User {
+        username
+      }
+    }
+  }
+}"""
+
+
+@dataclass(frozen=True)
+class AliasedQuery:
+    """One paginated connection per key, many keys per request.
+
+    `block` is the text of one aliased field (formatted with `i`), `block_variables` the
+    variables one key adds (given the key and i), `connection` finds the connection in the
+    aliased result (None when the parent object does not exist).
+    """
+
+    operation: str
+    header: str
+    block: str
+    block_variables: Callable[[Any, int], dict[str, Any]]
+    block_declarations: str
+    connection: Callable[[Mapping[str, Any] | None], Mapping[str, Any] | None]
+    fragment: str = ""
+
+    def text(self, count: int) -> str:
+        declarations = ", ".join(self.block_declarations.format(i=i) for i in range(count))
+        blocks = "\n".join(self.block.format(i=i) for i in range(count))
+        head = f"query {self.operation}({self.header}, {declarations}) {{"
+        return "\n".join(part for part in (head, blocks, "}", self.fragment) if part)
+
+
+PROJECTS = AliasedQuery(
+    operation="Projects", header="$perPage: Int", block=PROJECT_BLOCK,
+    block_declarations="$entity{i}: String, $cursor{i}: String",
+    block_variables=lambda entity, i: {f"entity{i}": entity},
+    connection=lambda data: data,
+)
+
+RUNS = AliasedQuery(
+    operation="Runs", header="$filters: JSONString, $perPage: Int, $order: String", block=RUN_BLOCK,
+    block_declarations="$entity{i}: String!, $project{i}: String!, $cursor{i}: String",
+    block_variables=lambda key, i: {f"entity{i}": key[0], f"project{i}": key[1]},
+    connection=lambda data: (data or {}).get("runs"),
+    fragment=RUN_FIELDS,
+)
+
+MEMBERSHIPS = AliasedQuery(
+    operation="RegistryVersions", header="$organization: String!, $registryFilter: JSONString, $perPage: Int",
+    block=MEMBERSHIP_BLOCK, block_declarations="$filter{i}: JSONString, $cursor{i}: String",
+    block_variables=lambda key, i: {f"filter{i}": key[1]},
+    connection=lambda data: ((data or {}).get("orgEntity") or {}).get("artifactMemberships"),
+    fragment=MEMBERSHIP_FIELDS,
+)
+
+
+class WandbGraphql:
+    """A requests session bound to one W&B server and key. Make one per harvest."""
+
+    def __init__(self, instance: str, base_url: str, api_key: str, token_env: str, *, timeout: float,
+                 max_retries: int, retry_backoff: float, sleep: Callable[[float], None] = time.sleep):
+        import requests
+
+        self.instance = instance
+        self.url = base_url.rstrip("/") + "/graphql"
+        self.base_url = base_url.rstrip("/")
+        self.token_env = token_env
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.retry_backoff = retry_backoff
+        self.sleep = sleep
+        self.session = requests.Session()
+        self.session.auth = ("api", api_key)
+        self.session.headers["User-Agent"] = "harvester (W&B public API reader)"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def execute(self, operation: str, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The `data` of one GraphQL operation, after retries on 429, 5xx and lost connections."""
+        import requests
+
+        body = {"operationName": operation, "query": query, "variables": dict(variables or {})}
+        for attempt in range(self.max_retries + 1):
+            last = attempt == self.max_retries
+            try:
+                response = self.session.post(self.url, json=body, timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if last:
+                    raise TransientError(self.instance, f"cannot reach W&B at {self.base_url} "
+                                                        f"({type(exc).__name__}). Check base_url and the network; "
+                                                        "the next harvest resumes where this one stopped.") from None
+                self.wait(attempt, None)
+                continue
+            status = response.status_code
+            if status in (401, 403):
+                raise self.auth_error(status)
+            if status == 429 or status >= 500:
+                if last:
+                    raise TransientError(self.instance, f"W&B at {self.base_url} answered HTTP {status} to "
+                                                        f"{operation} after {attempt + 1} attempt(s); the next "
+                                                        "harvest resumes where this one stopped.", status)
+                self.wait(attempt, response.headers.get("Retry-After"))
+                continue
+            return self.read_data(operation, response)
+        raise AssertionError("unreachable")
+
+    def wait(self, attempt: int, retry_after: str | None) -> None:
+        if self.retry_backoff <= 0:
+            return
+        delay = self.retry_backoff * (2 ** attempt)
+        if retry_after and retry_after.strip().isdigit():
+            delay = float(retry_after.strip())
+        self.sleep(min(delay, MAX_RETRY_WAIT))
+
+    def auth_error(self, status: int) -> AuthError:
+        if status == 401:
+            return AuthError(self.instance, f"W&B at {self.base_url} rejected the API key in {self.token_env} "
+                                            f"(HTTP 401). Put a valid key in {self.token_env} (the key from your W&B "
+                                            "user settings page) and check base_url for self-hosted servers.", status)
+        return AuthError(self.instance, f"W&B at {self.base_url} refused access with the key in {self.token_env} "
+                                        "(HTTP 403). Use a key of a user who can read these projects, or narrow "
+                                        "entities/projects to ones it can read.", status)
+
+    def read_data(self, operation: str, response) -> dict[str, Any]:
+        if response.status_code >= 400:
+            raise ConnectorError(self.instance, f"W&B answered HTTP {response.status_code} to {operation}: "
+                                                f"{response.text.strip()[:200]}", response.status_code)
+        try:
+            body = response.json()
+        except ValueError:
+            raise ConnectorError(self.instance, f"W&B at {self.base_url} did not answer {operation} with JSON; "
+                                                "is base_url the W&B API (e.g. https://api.wandb.ai)?") from None
+        errors = body.get("errors") or []
+        if errors:
+            message = str(errors[0].get("message") or errors[0]) if isinstance(errors[0], dict) else str(errors[0])
+            if "unauthorized" in message.lower() or "not logged in" in message.lower():
+                raise self.auth_error(401)
+            raise ConnectorError(self.instance, f"W&B rejected {operation}: {message[:300]}")
+        return body.get("data") or {}
+
+    def paginate(self, query: AliasedQuery, keys: Sequence[Any], shared: Mapping[str, Any],
+                 batch: int) -> Iterator[tuple[Any, list[dict[str, Any]], bool]]:
+        """For every key: (key, nodes of one page, whether that key is finished).
+
+        Keys are taken `batch` at a time; each request asks for the next page of every key of
+        the batch that still has one, so K keys cost ceil(K / batch) requests when they fit
+        on one page.
+        """
+        for start in range(0, len(keys), batch):
+            cursors: dict[Any, str | None] = {key: None for key in keys[start:start + batch]}
+            while cursors:
+                open_keys = list(cursors)
+                variables = dict(shared)
+                for i, key in enumerate(open_keys):
+                    variables.update(query.block_variables(key, i))
+                    variables[f"cursor{i}"] = cursors[key]
+                data = self.execute(query.operation, query.text(len(open_keys)), variables)
+                for i, key in enumerate(open_keys):
+                    connection = query.connection(data.get(f"q{i}"))
+                    nodes = [e["node"] for e in (connection or {}).get("edges") or [] if e.get("node")]
+                    info = (connection or {}).get("pageInfo") or {}
+                    more = bool(connection) and bool(info.get("hasNextPage")) and bool(info.get("endCursor")) \
+                        and info.get("endCursor") != cursors[key]
+                    if more:
+                        cursors[key] = info["endCursor"]
+                    else:
+                        del cursors[key]
+                    yield key, nodes, not more
