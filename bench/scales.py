@@ -1,0 +1,24 @@
+"""How big each benchmark runs. `smoke` keeps the harness honest in the test suite;
+`full` is what RESULTS.md reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    runs: tuple[int, ...]      # MLflow sizes, smallest first; the first is the backfill size
+    repeats: int               # timed harvests (and floors) per size; the median is reported
+    drafting_records: int      # stored runs for rules + drafting alone
+    startup_repeats: int
+    experiments: int = 20
+    models: int = 10
+
+
+SCALES = {
+    "smoke": Scale("smoke", runs=(200, 400), repeats=1, drafting_records=2000, startup_repeats=3),
+    "small": Scale("small", runs=(1000, 5000), repeats=2, drafting_records=10000, startup_repeats=5),
+    "full": Scale("full", runs=(10000, 50000), repeats=3, drafting_records=100000, startup_repeats=9),
+}

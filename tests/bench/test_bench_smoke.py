@@ -1,0 +1,100 @@
+"""The benchmark harness at smoke scale (a few hundred runs): it must produce every row with
+sane values. Benchmarks are not tests, so nothing here asserts a timing."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.__main__ import run_benchmarks
+from bench.mlflow_bench import minimum_backfill, minimum_nightly, pages
+from bench.mlflow_seed import TrackingData
+from bench.results import BEGIN, END, Row, render_section, update_results_file, write_outputs
+from bench.scales import SCALES
+
+SMOKE = SCALES["smoke"]
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bench")
+    return run_benchmarks(SMOKE, work, log=lambda _: None)
+
+
+def by(rows, benchmark):
+    return [r for r in rows if r.benchmark == benchmark]
+
+
+def test_every_benchmark_produces_its_rows(rows):
+    small, big = SMOKE.runs
+    cases = {(r.benchmark, r.case) for r in rows}
+    for n in (small, big):
+        assert ("backfill", f"{n:,} runs: harvest vs floor, same per-handle filter") in cases
+        assert ("backfill", f"{n:,} runs: harvest vs floor, every run unfiltered") in cases
+        assert ("requests", f"backfill, {n:,} runs") in cases
+        assert ("requests", f"nightly with nothing new, {n:,} runs") in cases
+        assert ("memory", f"harvest peak RSS, {n:,} runs") in cases
+    assert ("requests", f"nightly growth, {small:,} → {big:,} runs") in cases
+    assert ("scale", f"harvest time growth, {small:,} → {big:,} runs") in cases
+    assert len(by(rows, "drafting")) == 3
+    assert len(by(rows, "startup")) == 1
+    assert sorted(r.case.split(":")[0] for r in by(rows, "saas")) == ["github", "jira", "wandb"]
+
+
+def test_requests_equal_the_minimum_pages(rows):
+    counted = [r for r in by(rows, "requests") if r.floor is not None]
+    assert len(counted) == 4
+    for r in counted:
+        assert r.value == r.floor, r
+        assert "the harvester's own count says" not in r.note, r  # proxy and summary agree
+    # the backfill reads runs (one query per handle), experiments and the registry
+    backfill = next(r for r in counted if r.case.startswith("backfill"))
+    assert "runs/search×" in backfill.note and "registered-models/search×1" in backfill.note
+    growth = next(r for r in by(rows, "requests") if r.case.startswith("nightly growth"))
+    assert growth.value == 0
+
+
+def test_measured_values_are_sane(rows):
+    for r in by(rows, "backfill") + by(rows, "startup") + by(rows, "drafting")[:2]:
+        assert r.value > 0 and math.isfinite(r.value), r
+        assert r.floor > 0 and math.isfinite(r.floor), r
+        assert r.verdict in ("met", "MISSED", "info")
+    for r in by(rows, "memory") + by(rows, "drafting")[2:]:
+        assert 30 < r.value < 4000, r  # MB of a Python process that imported mlflow or pandas
+    scale = by(rows, "scale")[0]
+    assert scale.floor == SMOKE.runs[1] / SMOKE.runs[0] and scale.value > 0
+    drafted = by(rows, "drafting")[0]
+    assert f"{SMOKE.drafting_records:,} stored runs" in drafted.case
+    assert " 0 drafts" not in drafted.note  # the synthetic history gives the rules something to find
+    for r in by(rows, "saas"):
+        assert r.verdict == "pending" or r.value == r.floor, r
+
+
+def test_results_are_written_and_the_analysis_kept(rows, tmp_path):
+    machine = [("CPU", "test cpu"), ("cores", "2")]
+    json_path, md_path = write_outputs(tmp_path / "out", rows, machine, "smoke", "python -m bench --scale smoke",
+                                       "2026-11-22 10:00 UTC", 12.0)
+    assert json_path.exists() and md_path.read_text().count("\n| ") >= len(rows)
+    results = tmp_path / "RESULTS.md"
+    results.write_text(f"# Results\n\nIntro.\n\n{BEGIN}\nold table\n{END}\n\n## Why targets are missed\nAnalysis.\n")
+    update_results_file(results, render_section(rows, machine, "smoke", "python -m bench", "2026-11-22 10:00 UTC", 12.0))
+    text = results.read_text()
+    assert "old table" not in text and "Intro." in text and "Analysis." in text
+    assert "| startup | `harvester drafts list`, empty store |" in text and "test cpu" in text
+
+
+def test_minimum_pages_follow_the_api_page_sizes():
+    assert [pages(0, 50000), pages(50000, 50000), pages(50001, 50000)] == [1, 1, 2]
+    data = TrackingData(db=None, experiments={str(i): f"e{i}" for i in range(20)},
+                        runs_by_user={"ada": 60000, "bob": 5}, models=10, versions=30, version_run_ids={"r1"})
+    # experiments 1 + runs for "ada" 2 + for "ada@example.com" 1 + models 1 + versions 1 + version runs 1
+    assert minimum_backfill(data) == 7
+    assert minimum_nightly(data, running_mine=2) == 5
+
+
+def test_a_target_is_judged_on_the_ratio_when_there_is_a_floor():
+    assert Row("x", "y", 3.0, "s", floor=2.0, target=1.5).verdict == "met"
+    assert Row("x", "y", 3.1, "s", floor=2.0, target=1.5).verdict == "MISSED"
+    assert Row("x", "y", 301, "MB", target=300).verdict == "MISSED"
+    assert Row("x", "y", None, "requests", status="pending").verdict == "pending"
