@@ -104,6 +104,84 @@ WORDINGS["cost_reduction"] = word_efficiency(
     "Reduced", "What does this come to per month or per year at production volume, and who budgets for it?")
 
 
+def quote_summary(summary: object, limit: int = 100) -> str:
+    """A ticket title in quotes, cut to `limit` characters."""
+    text = " ".join(str(summary or "").split())
+    if not text:
+        return ""
+    return f'"{text[: limit - 1].rstrip()}…"' if len(text) > limit else f'"{text}"'
+
+
+def format_duration(days: object) -> str:
+    if not isinstance(days, (int, float)):
+        return ""
+    if days < 1:
+        hours = days * 24
+        text = format_number(max(round(hours, 1), 0.1) if hours < 10 else round(hours))
+        return f"{text} hour{'' if text == '1' else 's'}"
+    return plural(round(days / 7), "week") if days >= 21 else plural(round(days), "day")
+
+
+def points_text(points: object) -> str:
+    return f"{format_number(float(points))} story points" if isinstance(points, (int, float)) and points else ""
+
+
+@words_for("ticket_resolved")
+def word_ticket_resolved(f: Finding) -> tuple[str, str]:
+    key, facts = f.facts.get("key") or f.subject, f.facts
+    title = " ".join(x for x in (key, quote_summary(facts.get("summary"))) if x)
+    points = points_text(facts.get("story_points"))
+    if facts.get("rollup"):
+        keys = [str(k) for k in facts.get("keys") or []]
+        if len(keys) == 1:
+            one = " ".join(x for x in (keys[0], quote_summary((facts.get("titles") or [""])[0])) if x)
+            statement = f"Resolved {one} toward epic {title}{f' ({points})' if points else ''}."
+        else:
+            shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+            detail = "; ".join(x for x in (shown, points) if x)
+            statement = f"Resolved {plural(len(keys), 'ticket')} toward epic {title} ({detail})."
+        prompt = (f"What is epic {key} for, and what did these tickets move it toward (a model in production, "
+                  "a launch, a deadline met, time saved for the team)?")
+        return statement, prompt
+    detail = ", ".join(x for x in (str(facts.get("type") or ""), points) if x)
+    took = format_duration(facts.get("days"))
+    statement = f"Resolved {title}{f' ({detail})' if detail else ''}{f' in {took}' if took else ''}."
+    prompt = (f"What did resolving {key} change: who uses the result, and what did it save, unblock or improve "
+              "(hours, errors, a launch)?")
+    return statement, prompt
+
+
+@words_for("epic_completed")
+def word_epic_completed(f: Finding) -> tuple[str, str]:
+    key, facts = f.facts.get("key") or f.subject, f.facts
+    title = " ".join(x for x in (key, quote_summary(facts.get("summary"))) if x)
+    took = format_duration(facts.get("days"))
+    children = int(facts.get("children") or 0)
+    points = points_text(facts.get("story_points"))
+    if children:
+        mine = f", resolving {plural(children, 'issue')} of it myself{f' ({points})' if points else ''}"
+    else:
+        mine = " as its owner"
+    statement = f"Completed epic {title}{f' in {took}' if took else ''}{mine}."
+    prompt = ("What did this epic deliver, and what did it move: a model or service in production, an online "
+              "or business metric, a cost, a deadline met?")
+    return statement, prompt
+
+
+@words_for("incident_resolved")
+def word_incident_resolved(f: Finding) -> tuple[str, str]:
+    key, facts = f.facts.get("key") or f.subject, f.facts
+    title = " ".join(x for x in (key, quote_summary(facts.get("summary"))) if x)
+    kind = "incident" if "incident" in str(facts.get("type") or "").lower() else "bug"
+    priority = f"{facts.get('priority')}-priority " if facts.get("priority") else ""
+    hours = facts.get("hours")
+    took = f" within {format_duration(hours / 24)} of it being raised" if isinstance(hours, (int, float)) else ""
+    statement = f"Resolved {priority}{kind} {title}{took}."
+    prompt = ("How many users, requests or predictions were affected and for how long, and what did you change "
+              "so it does not happen again?")
+    return statement, prompt
+
+
 def word_generic(f: Finding) -> tuple[str, str]:
     statement = str(f.facts.get("statement") or f"{f.kind.replace('_', ' ').capitalize()}: {f.subject}.")
     return statement, str(f.facts.get("impact_prompt") or "What outcome did this produce for users or the business?")
