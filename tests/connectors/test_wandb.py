@@ -89,6 +89,14 @@ def test_run_states_map_to_mlflow_statuses(state, status, ended):
     assert record.url is None  # no UI configured, no link
 
 
+def test_evidence_links_follow_the_server():
+    from harvester.connectors.wandb_parse import ui_base
+
+    assert ui_base("https://api.wandb.ai") == "https://wandb.ai"
+    assert ui_base("https://wandb.corp.example/") == "https://wandb.corp.example"  # W&B Server: UI and API share a host
+    assert ui_base("https://api.wandb.ai", "https://wandb.mirror.example/") == "https://wandb.mirror.example"
+
+
 def test_team_entity_is_not_the_person_and_group_can_be_the_experiment():
     node = make_run("r", "bob", NOW, group="sweep-lr")
     record = parse_run(node, "ada", "fraud", "wb", "https://wandb.ai", frozenset({"ada"}), subject_by="group")
@@ -221,9 +229,10 @@ def test_bad_setting_is_one_line(tmp_path, monkeypatch):
     assert '[connectors.wb]: subject_by must be "project" or "group"' in result.output
 
 
-def test_server_errors_are_retried_without_real_waits(fake, store):
+@pytest.mark.parametrize("failure, wait", [(502, 0.5), ((429, {"Retry-After": "7"}), 7.0)])
+def test_server_errors_are_retried_without_real_waits(fake, store, failure, wait):
     fake.add_run("ml-team", "fraud", make_run("a1", "ada", NOW - timedelta(days=1)))
-    fake.failures = {2: 502}  # the Runs request fails once
+    fake.failures = {2: failure}  # the Runs request fails once
     waits = []
     connector = WandbConnector("wb", WandbSettings(entities=("ml-team",), max_retries=2, retry_backoff=0.5),
                                IdentitySettings(handles=("ada",)))
@@ -231,7 +240,7 @@ def test_server_errors_are_retried_without_real_waits(fake, store):
     window = HarvestWindow(since=NOW - timedelta(days=30), forced=True, started_at=NOW)
     records = list(connector.fetch("runs", None, window))
     assert [r.external_id for r in records] == ["ml-team/fraud/a1"]
-    assert fake.operations() == ["Projects", "Runs", "Runs"] and waits == [0.5]
+    assert fake.operations() == ["Projects", "Runs", "Runs"] and waits == [wait]  # recorded, never slept
 
 
 def test_server_error_mid_harvest_keeps_pages_and_resumes(fake, store):
@@ -258,6 +267,14 @@ def test_server_error_mid_harvest_keeps_pages_and_resumes(fake, store):
     assert store.count_records(kind="run") == 18  # nothing lost, nothing twice
     cursor = store.load_cursor("wandb-team", "runs")
     assert cursor.state == {} and datetime.fromisoformat(cursor.value) < datetime.now(timezone.utc)
+
+
+def test_graphql_error_fails_the_source_but_keeps_its_runs(fake, store):
+    fake.add_run("ml-team", "fraud", make_run("a1", "ada", NOW - timedelta(days=1)))
+    summary = run_harvest(store, make_config("", organization="acme-typo"), since="30d")
+    assert summary.sources[0].error == ("wandb-team: W&B rejected RegistryVersions: "
+                                        "organization 'acme-typo' not found")
+    assert store.count_records(kind="run") == 1  # the runs stream finished before the registry failed
 
 
 def test_unreachable_server_is_transient_and_clear(monkeypatch, store):

@@ -122,7 +122,7 @@ class FakeWandb:
     projects: dict[str, list[str]] = field(default_factory=dict)
     runs: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
     memberships: list[dict] = field(default_factory=list)
-    failures: dict[int, int] = field(default_factory=dict)  # request number (1-based) -> HTTP status
+    failures: dict[int, int | tuple[int, dict]] = field(default_factory=dict)  # request no. -> status[, headers]
     bodies: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Any] = field(default_factory=list)  # every request, rejected ones too
 
@@ -150,15 +150,18 @@ class FakeWandb:
             return 401, {}, json.dumps({"errors": [{"message": "user is not logged in"}]})
         body = json.loads(request.body)
         self.bodies.append(body)
-        status = self.failures.get(len(self.bodies))
-        if status:
-            return status, {}, json.dumps({"errors": [{"message": "Internal Server Error"}]})
+        failure = self.failures.get(len(self.bodies))
+        if failure:
+            status, headers = failure if isinstance(failure, tuple) else (failure, {})
+            return status, headers, json.dumps({"errors": [{"message": "Internal Server Error"}]})
         op, variables, query = body["operationName"], body.get("variables") or {}, body["query"]
         assert f"query {op}" in query, f"operationName {op} does not match the query text"
         try:
             data = getattr(self, f"answer_{op}")(variables, query)
         except ValueError as exc:
             return 500, {}, json.dumps({"errors": [{"message": str(exc)}]})
+        except LookupError as exc:  # GraphQL reports these in the body of a 200
+            return 200, {}, json.dumps({"data": None, "errors": [{"message": exc.args[0], "path": ["q0"]}]})
         return 200, {}, json.dumps({"data": data})
 
     def answer_Viewer(self, variables, query):
@@ -201,7 +204,7 @@ class FakeWandb:
 
     def answer_RegistryVersions(self, variables, query):
         if variables.get("organization") != self.organization:
-            return {f"q{i}": None for i in self.aliases(variables, "filter")}
+            raise LookupError(f"organization {variables.get('organization')!r} not found")
         registry = json.loads(variables.get("registryFilter") or "{}")
         data = {}
         for i in self.aliases(variables, "filter"):
