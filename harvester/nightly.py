@@ -152,46 +152,62 @@ class NightlyResult:
                 {"status": self.digest.status, "detail": self.digest.detail, "week": self.digest.week}}
 
 
-def build_nightly_connectors(store: Store, config: Config, names: tuple[str, ...]) -> tuple[list, dict[str, str]]:
-    """Build each connector on its own: a missing secret (common under cron's bare
-    environment) fails that source, is recorded in its run history, and the others go on."""
-    from harvester.harvest import create_connector
+@dataclass
+class NightlyPlan:
+    """Everything validated before the lock is taken or the store opened. Connectors that
+    cannot be built (a secret missing under cron's bare environment, say) are kept as
+    per-source failures: the others still run."""
 
+    settings: NightlySettings
+    harvest: Any  # HarvestPlan
+    failed_setup: dict[str, str] = field(default_factory=dict)
+
+
+def plan_nightly(config: Config) -> NightlyPlan:
+    from harvester.digest import load_digest_settings
+    from harvester.drafting import load_rules
+    from harvester.harvest import HarvestPlan, create_connector
+    from harvester.connectors.base import HarvestWindow
+    from harvester.models import utcnow
+    from harvester.rubric import load_framework
+    from harvester.timeutil import parse_since
+
+    settings = load_nightly_settings(config)
+    if "digest" in config.raw:
+        load_digest_settings(config)
     instances = config.connectors
     if not instances:
         raise ConfigError(f"{config.label}: no [connectors.<name>] table. Add one (see config.example.toml).")
-    unknown = [n for n in names if n not in instances]
+    unknown = [n for n in settings.sources if n not in instances]
     if unknown:
         raise ConfigError(f"{config.where('nightly')}: sources names {unknown[0]!r}, which is not configured. "
                           f"Configured: {', '.join(sorted(instances))}.")
+    rules = load_rules(config)
+    load_framework(config.rubric.framework or None)
     connectors, failed = [], {}
-    for name in names or sorted(instances):
+    for name in settings.sources or sorted(instances):
         try:
             connector = create_connector(instances[name], config)
             connector.check()
         except HarvesterError as exc:
             failed[name] = str(exc)
-            run_id = store.start_harvest_run(name)
-            store.finish_harvest_run(run_id, "failed", 0, 0, str(exc))
             continue
         connectors.append(connector)
-    return connectors, failed
+    now = utcnow()
+    window = HarvestWindow(since=parse_since(config.harvest.default_since, now), forced=False, started_at=now)
+    return NightlyPlan(settings, HarvestPlan(window=window, connectors=connectors, rules=rules), failed)
 
 
-def run_nightly(store: Store, config: Config, today: date, progress=None) -> NightlyResult:
+def run_nightly(store: Store, config: Config, plan: NightlyPlan, today: date, progress=None) -> NightlyResult:
     """Harvest, then the digest when it is due. The caller holds the lock."""
-    from harvester.harvest import HarvestSummary, run_harvest
-    from harvester.models import utcnow
+    from harvester.harvest import run_harvest
 
-    settings = load_nightly_settings(config)
-    result = NightlyResult(today=today)
-    connectors, result.failed_setup = build_nightly_connectors(store, config, settings.sources)
-    for name, error in sorted(result.failed_setup.items()):
+    result = NightlyResult(today=today, failed_setup=dict(plan.failed_setup))
+    for name, error in sorted(plan.failed_setup.items()):
+        run_id = store.start_harvest_run(name)
+        store.finish_harvest_run(run_id, "failed", 0, 0, error)
         log.error("source %s not harvested: %s", name, error)
-    if connectors:
-        result.summary = run_harvest(store, config, connectors=connectors, progress=progress)
-    else:
-        result.summary = HarvestSummary(since=utcnow())
+    result.summary = run_harvest(store, config, progress=progress, plan=plan.harvest)
     for s in result.summary.sources:
         if s.ok:
             log.info("source %s: %d records, %d requests, %.1fs", s.source, s.records, s.requests, s.seconds)
@@ -200,7 +216,9 @@ def run_nightly(store: Store, config: Config, today: date, progress=None) -> Nig
     d = result.summary.drafts
     if d is not None:
         log.info("drafts: %d new, %d updated, %d unchanged", d.new, d.updated, d.unchanged)
-    result.digest = send_digest_if_due(store, config, settings, today)
+    result.digest = send_digest_if_due(store, config, plan.settings, today)
+    if result.digest.status in ("not_today", "disabled"):
+        log.info("digest: %s", result.digest.detail)
     return result
 
 

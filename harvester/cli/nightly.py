@@ -85,19 +85,19 @@ def register(cli: click.Group) -> None:
 
         from harvester.cli.harvesting import ProgressLine
         from harvester.errors import HarvesterError
-        from harvester.nightly import (LockHeldError, load_nightly_settings, nightly_lock, run_nightly,
-                                       setup_logging, today_for_schedule)
+        from harvester.nightly import (LockHeldError, load_nightly_settings, nightly_lock, plan_nightly,
+                                       run_nightly, setup_logging, today_for_schedule)
 
         log = logging.getLogger("harvester")
-        settings = load_nightly_settings(app.config)
-        setup_logging(settings)
-        day = today_for_schedule(today)
+        setup_logging(load_nightly_settings(app.config))
         try:
+            day = today_for_schedule(today)
+            plan = plan_nightly(app.config)  # config errors surface before the lock or any write
             with nightly_lock():
                 log.info("nightly started: config %s, day %s", app.config.label, day.isoformat())
                 line = ProgressLine(interactive() if progress is None else progress)
                 try:
-                    result = run_nightly(app.store, app.config, day, progress=line)
+                    result = run_nightly(app.store, app.config, plan, day, progress=line)
                 finally:
                     line.done()
         except LockHeldError as exc:

@@ -322,3 +322,19 @@ def test_render_is_deterministic_for_a_fixed_clock(store, database_url, seeded, 
     second = build_digest(store, config, load_digest_settings(config), now=now, since="3650d")
     assert first.week == "2026-W48"
     assert render_html(first) == render_html(second)
+
+
+def test_example_config_documents_every_digest_and_nightly_key():
+    from pathlib import Path
+
+    from harvester.config import load_config
+    from harvester.digest import DigestSettings, load_digest_settings
+    from harvester.nightly import NightlySettings, load_nightly_settings
+    from harvester.settings import describe_settings
+
+    config = load_config(Path(__file__).parents[2] / "config.example.toml")
+    assert load_digest_settings(config).security == "starttls"
+    assert load_nightly_settings(config).digest_weekday == "monday"
+    documented = {"sender" if key == "from" else key for key in config.section("digest")}  # `from` in TOML
+    assert {n for n, _, _ in describe_settings(DigestSettings)} <= documented
+    assert {n for n, _, _ in describe_settings(NightlySettings)} <= set(config.section("nightly"))
