@@ -76,7 +76,6 @@ class RunProgress:
     since: datetime
     started_at: datetime
     done: set[str]
-    forced: bool
 
 
 class WandbConnector(Connector):
@@ -175,9 +174,8 @@ class WandbConnector(Connector):
         if pending and not window.forced:
             return RunProgress(since=datetime.fromisoformat(pending["since"]),
                                started_at=datetime.fromisoformat(pending["started_at"]),
-                               done=set(pending.get("done", [])), forced=False)
-        return RunProgress(since=window.start(cursor, RUN_OVERLAP), started_at=window.started_at, done=set(),
-                           forced=window.forced)
+                               done=set(pending.get("done", [])))
+        return RunProgress(since=window.start(cursor, RUN_OVERLAP), started_at=window.started_at, done=set())
 
     def fetch_runs(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
         progress = self._progress = self.start_progress(cursor, window)
@@ -193,7 +191,8 @@ class WandbConnector(Connector):
                 progress.done.add(f"{entity}/{project}")
             for i, node in enumerate(nodes):
                 if finished and i == len(nodes) - 1:
-                    # Read only after this record joins the page being committed.
+                    # Marked before the yield: the harvest loop reads `done` only once this
+                    # record is in the page it commits.
                     progress.done.add(f"{entity}/{project}")
                 yield parse_run(node, entity, project, self.instance, self.ui, handles, self.settings.subject_by)
 
