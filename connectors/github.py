@@ -62,7 +62,7 @@ class GithubSettings:
     reviews: bool = True
     max_rate_limit_wait: float = 900.0
     overlap_minutes: float = 10.0
-    user_id: int | None = None
+    user_id: int = 0
     body_chars: int = 4000
     max_retries: int = 2
     seconds_between_requests: float = 0.25
@@ -116,7 +116,7 @@ class GithubConnector(Connector):
     def me(self) -> dict[str, Any]:
         """Who the token belongs to, by numeric id (logins can be renamed); one GET per harvest."""
         if self._me is None:
-            if self.settings.user_id is not None:
+            if self.settings.user_id:
                 self._me = {"id": self.settings.user_id, "login": None}
             else:
                 data = self.http.get("/user").data or {}

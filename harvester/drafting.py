@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from harvester.config import Config
-from harvester.linking import link_findings
+from harvester.linking import describe_links, link_findings, linked_summary
 from harvester.models import Draft, Evidence, Finding, utcnow
 from harvester.registry import build_rules
 from harvester.rubric import Framework, load_framework
@@ -62,6 +62,9 @@ def detect_findings(store: Store, rules: Sequence[Rule], context: DetectContext,
 def draft_from_findings(linked: Sequence[Finding], framework: Framework) -> Draft:
     primary = linked[0]
     statement, prompt = word_finding(primary)
+    links = describe_links(linked)
+    if links:
+        statement = f"{statement} {links}"
     evidence: list[Evidence] = []
     for f in linked:
         for e in f.evidence:
@@ -76,7 +79,7 @@ def draft_from_findings(linked: Sequence[Finding], framework: Framework) -> Draf
     return Draft(id=None, fingerprint=primary.fingerprint, status="pending", kind=primary.kind,
                  source=primary.source, subject=primary.subject, occurred_at=max(f.occurred_at for f in linked),
                  statement=statement, impact_prompt=prompt, metrics=metrics, evidence=tuple(evidence),
-                 tags=tuple(tags))
+                 tags=tuple(tags), linked=tuple(linked_summary(linked)))
 
 
 def load_rules(config: Config) -> list[Rule]:
@@ -95,4 +98,6 @@ def redraft(store: Store, config: Config, now: datetime | None = None,
     for linked in link_findings(findings):
         draft = draft_from_findings(linked, framework)
         counts.add(store.save_draft(draft), draft.source)
+        if len(linked) > 1:  # drafts of findings now joined to this one, from earlier harvests
+            store.supersede_drafts([f.fingerprint for f in linked[1:]], draft.fingerprint)
     return counts

@@ -132,6 +132,7 @@ class Draft:
     reason: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    linked: tuple[Mapping[str, str], ...] = ()  # {source, kind, subject} of findings joined to the primary
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -150,6 +151,7 @@ class Draft:
             "edited": self.edited,
             "fingerprint": self.fingerprint,
             "reason": self.reason,
+            "linked": [dict(x) for x in self.linked],
         }
 
 

@@ -3,6 +3,7 @@ and a prompt for the outcome the tool cannot see. One function per finding kind.
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from harvester.models import Finding, Metric
@@ -179,6 +180,72 @@ def word_incident_resolved(f: Finding) -> tuple[str, str]:
     statement = f"Resolved {priority}{kind} {title}{took}."
     prompt = ("How many users, requests or predictions were affected and for how long, and what did you change "
               "so it does not happen again?")
+    return statement, prompt
+
+
+def quote_title(title: object, limit: int = 90) -> str:
+    text = " ".join(str(title or "").split())
+    return f'"{text[: limit - 1].rstrip()}…"' if len(text) > limit else f'"{text}"'
+
+
+def pr_numbers(f: Finding, limit: int = 4) -> str:
+    numbers = [f"#{p.get('number')}" for p in f.facts.get("prs") or ()]
+    return ", ".join(numbers[:limit]) + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
+
+
+def size_text(facts) -> str:
+    if not isinstance(facts.get("additions"), int) or not isinstance(facts.get("deletions"), int):
+        return ""
+    files = f" across {plural(facts['changed_files'], 'file')}" if isinstance(facts.get("changed_files"), int) else ""
+    return f", +{facts['additions']:,}/-{facts['deletions']:,} lines{files}"
+
+
+@words_for("pr_shipped")
+def word_pr_shipped(f: Finding) -> tuple[str, str]:
+    facts = f.facts
+    reviewers = list(facts.get("reviewers") or ())
+    reviewed = f", reviewed by {', '.join(reviewers[:3])}" if reviewers else ""
+    count = int(facts.get("count") or 1)
+    if count > 1:
+        feature = str(facts.get("feature") or "").strip("[]")
+        what = f"the work for {feature}" if re.fullmatch(r"[A-Z][A-Z0-9]+-\d+", feature) else (feature or "a feature")
+        statement = (f"Shipped {what} in {f.subject} across {count} merged PRs ({pr_numbers(f)})"
+                     f"{size_text(facts)}{reviewed}.")
+    else:
+        statement = (f"Shipped {quote_title(facts.get('title'))} in {f.subject} (PR {pr_numbers(f)})"
+                     f"{size_text(facts)}{reviewed}.")
+    prompt = ("What did this change make possible, and for whom? Which number moved (latency, errors, incidents, "
+              "hours saved, a launch date)?")
+    return statement, prompt
+
+
+@words_for("docs_written")
+def word_docs_written(f: Finding) -> tuple[str, str]:
+    title = quote_title(f.facts.get("title"))
+    if f.facts.get("design_doc"):
+        statement = f"Wrote the design doc {title} for {f.subject} (PR {pr_numbers(f)})."
+        prompt = "Which decision did this design settle, who reviewed or adopted it, and what did it save or prevent?"
+    else:
+        statement = f"Wrote documentation {title} in {f.subject} (PR {pr_numbers(f)})."
+        prompt = ("Who relies on this documentation (new hires, other teams, on-call), and how much time or how many "
+                  "questions does it save them?")
+    return statement, prompt
+
+
+@words_for("review_given")
+def word_review_given(f: Finding) -> tuple[str, str]:
+    facts = f.facts
+    repos = dict(facts.get("repos") or {})
+    shown = ", ".join(list(repos)[:3]) + (f" and {len(repos) - 3} more" if len(repos) > 3 else "")
+    where = f"{len(repos)} repositories ({shown})" if len(repos) > 1 else shown
+    detail = [plural(int(facts.get("reviews") or 0), "review")]
+    if facts.get("changes_requested"):
+        detail.append(f"{facts['changes_requested']} asking for changes")
+    statement = (f"Reviewed {plural(int(facts.get('pull_requests') or 0), 'pull request')} by "
+                 f"{plural(int(facts.get('authors') or 0), 'engineer')} in {where} during {facts.get('period')} "
+                 f"({', '.join(detail)}).")
+    prompt = ("Which of these reviews changed a design or caught a defect before production, and whom did they "
+              "help grow (mentoring, another team)?")
     return statement, prompt
 
 

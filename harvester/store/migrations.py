@@ -79,6 +79,15 @@ def add_findings_runs_state(conn: sa.Connection) -> None:
     conn.execute(sa.text("ALTER TABLE entries ADD COLUMN outcome TEXT"))
 
 
+@migration(3)
+def add_draft_links(conn: sa.Connection) -> None:
+    """Version 3: drafts list the findings from other sources linked into them."""
+    if "linked" in {c["name"] for c in sa.inspect(conn).get_columns("drafts")}:
+        return  # version 1 creates drafts in their current shape on a new database
+    json_type = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+    conn.execute(sa.text(f"ALTER TABLE drafts ADD COLUMN linked {json_type}"))
+
+
 @migration(6)
 def add_search_index(conn: sa.Connection) -> None:
     """Version 6: full-text search over entries and drafts (FTS5 on SQLite, GIN indexes on PostgreSQL)."""

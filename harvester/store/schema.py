@@ -83,6 +83,7 @@ drafts = sa.Table(
     sa.Column("created_at", UTC, nullable=False),
     sa.Column("updated_at", UTC, nullable=False),
     sa.Column("decided_at", UTC),
+    sa.Column("linked", JSON),
     sa.UniqueConstraint("owner", "fingerprint", name="uq_drafts_fingerprint"),
     sa.Index("ix_drafts_status", "owner", "status"),
 )

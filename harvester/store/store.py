@@ -16,6 +16,7 @@ from harvester.store.migrations import migrate
 from harvester.store.upsert import upsert_rows
 
 # Fields of a pending draft the tool may refresh when its finding changes.
+SUPERSEDED = "linked into draft #"  # reason of a draft the tool set aside for a linked one
 REFRESHABLE = ("kind", "source", "subject", "occurred_at", "statement", "impact_prompt", "metrics", "evidence", "tags")
 
 
@@ -170,13 +171,32 @@ class Store:
                 conn.execute(t.insert().values(owner=self.owner, fingerprint=draft.fingerprint, status="pending",
                                                edited=False, created_at=now, updated_at=now, **values))
                 return "new"
-            if existing["status"] != "pending" or existing["edited"]:
+            revived = existing["status"] == "rejected" and str(existing["reason"] or "").startswith(SUPERSEDED)
+            if (existing["status"] != "pending" and not revived) or existing["edited"]:
                 return "kept"
+            if revived:  # the tool set it aside for a linked draft; the link is gone, so it is back
+                values.update(status="pending", reason=None, decided_at=None)
             changes = {k: v for k, v in values.items() if _differs(existing[k], v)}
             if not changes:
                 return "unchanged"
             conn.execute(t.update().where(t.c.id == existing["id"]).values(updated_at=now, **changes))
             return "updated"
+
+    def supersede_drafts(self, fingerprints: Sequence[str], into: str) -> int:
+        """Set aside pending, unedited drafts whose findings are now part of the draft `into`
+        (a later harvest linked them); confirmed, rejected and edited drafts are never touched."""
+        t = schema.drafts
+        fingerprints = [f for f in fingerprints if f != into]
+        if not fingerprints:
+            return 0
+        now = utcnow()
+        with self.engine.begin() as conn:
+            target = conn.execute(sa.select(t.c.id).where(t.c.owner == self.owner, t.c.fingerprint == into)).scalar()
+            result = conn.execute(t.update().where(
+                t.c.owner == self.owner, t.c.fingerprint.in_(fingerprints), t.c.status == "pending",
+                t.c.edited.is_(False)).values(status="rejected", reason=f"{SUPERSEDED}{target}", decided_at=now,
+                                               updated_at=now))
+            return int(result.rowcount or 0)
 
     def list_drafts(self, statuses: Sequence[str] | None = None, since: datetime | None = None) -> list[Draft]:
         t = schema.drafts
@@ -349,7 +369,7 @@ def draft_row(d: Draft) -> dict[str, Any]:
         "kind": d.kind, "source": d.source, "subject": d.subject, "occurred_at": ensure_utc(d.occurred_at),
         "statement": d.statement, "impact_prompt": d.impact_prompt,
         "metrics": [m.as_dict() for m in d.metrics], "evidence": [e.as_dict() for e in d.evidence],
-        "tags": list(d.tags),
+        "tags": list(d.tags), "linked": [dict(x) for x in d.linked] or None,
     }
 
 
@@ -374,7 +394,7 @@ def row_to_draft(row: Any) -> Draft:
                  statement=row["statement"], impact_prompt=row["impact_prompt"], metrics=_metrics(row["metrics"]),
                  evidence=_evidence(row["evidence"]), tags=tuple(row["tags"] or ()), edited=bool(row["edited"]),
                  reason=row["reason"], created_at=ensure_utc(row["created_at"]),
-                 updated_at=ensure_utc(row["updated_at"]))
+                 updated_at=ensure_utc(row["updated_at"]), linked=tuple(row["linked"] or ()))
 
 
 def row_to_entry(row: Any) -> Entry:

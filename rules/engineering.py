@@ -1,0 +1,245 @@
+"""Engineering rules over GitHub records: PRs shipped, docs written, reviews given.
+
+PRs from search carry no sizes, so a PR's weight is judged from its title, labels and body:
+typo fixes, version and dependency bumps, bot PRs and (when sizes are known) tiny PRs draft
+nothing on their own; PRs that name the same Jira key or share a [bracket] title prefix in
+one repository are one feature and make one draft.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
+
+from harvester.linking import find_references
+from harvester.models import Evidence, Finding, Metric, Record
+from harvester.rules.base import DetectContext, RecordGroup, Rule
+from harvester.timeutil import period_of
+
+TRIVIAL_TITLE = re.compile(
+    r"(?i)(\btypos?\b|\bspelling\b|\bbump(s|ed)?\b|\bversion bump\b|^\s*(chore|build)\(deps(-dev)?\)|"
+    r"^\s*deps(-dev)?:|\bupdate (the )?(dependency|dependencies|deps|lock ?file|requirements)\b|"
+    r"\bupgrade [\w.@/-]+ (from|to) v?\d|\bpin [\w.-]+ to\b|\bfix (lint|formatting)\b|\breformat\b|"
+    r"\bwhitespace\b|^\s*merge branch\b|^\s*revert \")")
+TRIVIAL_LABELS = frozenset({"dependencies", "typo", "trivial", "chore", "deps"})
+DOCS_TITLE = re.compile(
+    r"(?i)(^\s*docs?(\([^)]*\))?!?:|^\s*\[docs?\]|\b(readme|documentation|docstrings?|runbook|tutorial|"
+    r"user guide|design doc(ument)?|adr|architecture decision record)\b|^\s*rfc\b)")
+DESIGN_TITLE = re.compile(r"(?i)(\bdesign doc(ument)?\b|^\s*rfc\b|\badr\b|\barchitecture decision record\b)")
+DOCS_LABELS = frozenset({"documentation", "docs", "design-doc", "design doc", "rfc", "adr"})
+BRACKET_PREFIX = re.compile(r"^\s*\[([^\]]{2,40})\]")
+GENERIC_PREFIXES = frozenset({"wip", "draft", "docs", "doc", "fix", "chore", "ci", "test", "tests", "hotfix"})
+
+
+def check_period(period: str) -> None:
+    if period not in ("month", "quarter", "half", "year"):
+        raise ValueError(f"period must be month, quarter, half or year, got {period!r}")
+
+
+def pr_text(record: Record) -> tuple[str, str]:
+    a = record.attributes
+    return str(a.get("title") or record.title or ""), str(a.get("body") or "")
+
+
+def lines_changed(attributes: Mapping[str, Any]) -> int | None:
+    adds, dels = attributes.get("additions"), attributes.get("deletions")
+    if isinstance(adds, int) and isinstance(dels, int):
+        return adds + dels
+    return None
+
+
+def classify_pull_request(record: Record, min_lines: int = 10) -> str:
+    """'bot', 'trivial', 'docs' or 'code'."""
+    a = record.attributes
+    if a.get("is_bot"):
+        return "bot"
+    title, _ = pr_text(record)
+    labels = {str(x).lower() for x in a.get("labels") or ()}
+    if TRIVIAL_TITLE.search(title) or labels & TRIVIAL_LABELS:
+        return "trivial"
+    if DOCS_TITLE.search(title) or labels & DOCS_LABELS:
+        return "docs"
+    size = lines_changed(a)
+    if size is not None and size < min_lines:
+        return "trivial"
+    return "code"
+
+
+def feature_key(record: Record) -> str | None:
+    """What several PRs of one feature share: a Jira key, else a [bracket] title prefix."""
+    title, body = pr_text(record)
+    refs = find_references(title, body)
+    if refs["jira"]:
+        return refs["jira"][0]
+    match = BRACKET_PREFIX.match(title)
+    if match and match.group(1).strip().lower() not in GENERIC_PREFIXES:
+        return f"[{match.group(1).strip()}]"
+    return None
+
+
+def merge_references(records: Sequence[Record]) -> dict[str, list]:
+    merged: dict[str, list] = {"jira": [], "runs": [], "models": [], "wandb": []}
+    for r in records:
+        for k, values in find_references(*pr_text(r)).items():
+            for v in values:
+                if v not in merged[k]:
+                    merged[k].append(v)
+    return merged
+
+
+def pr_summary(r: Record) -> dict[str, Any]:
+    a = r.attributes
+    return {"number": a.get("number"), "title": a.get("title") or r.title, "url": r.url,
+            "merged_at": r.occurred_at.isoformat()}
+
+
+def size_facts(records: Sequence[Record]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for key in ("additions", "deletions", "changed_files"):
+        values = [r.attributes.get(key) for r in records]
+        if values and all(isinstance(v, int) for v in values):
+            totals[key] = sum(values)
+    return totals
+
+
+def pr_evidence(group: RecordGroup, records: Sequence[Record], limit: int = 10) -> tuple[Evidence, ...]:
+    return tuple(Evidence(url=r.url, label=f"PR {group.subject}#{r.attributes.get('number')}", source=group.source)
+                 for r in records[:limit] if r.url)
+
+
+@dataclass(frozen=True)
+class PrShippedRule(Rule):
+    """My merged PRs, one draft per PR or per feature (same Jira key or [prefix] in a repo)."""
+
+    kinds: ClassVar[frozenset[str]] = frozenset({"pull_request"})
+    description: ClassVar[str] = ("Merged PRs I authored: one draft per PR or feature; typo fixes, bumps, bot PRs "
+                                  "and tiny PRs draft nothing on their own.")
+
+    min_lines: int = 10
+    period: str = "quarter"
+
+    def __post_init__(self):
+        check_period(self.period)
+
+    def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
+        features: dict[str, list[Record]] = {}
+        for r in group.records:
+            if not r.mine:
+                continue
+            kind = classify_pull_request(r, self.min_lines)
+            if kind in ("bot", "docs"):
+                continue
+            key = feature_key(r) or f"#{r.attributes.get('number') or r.external_id}"
+            features.setdefault(key, []).append(r)
+        findings = []
+        for key, records in features.items():
+            weighty = [r for r in records if classify_pull_request(r, self.min_lines) == "code"]
+            if not weighty:
+                continue
+            records.sort(key=lambda r: r.occurred_at)
+            last = records[-1]
+            sizes = size_facts(records)
+            lines = sizes.get("additions", 0) + sizes.get("deletions", 0) if "additions" in sizes else None
+            reviewers = sorted({str(x) for r in records for x in r.attributes.get("reviewers") or ()})
+            labels = sorted({str(x) for r in records for x in r.attributes.get("labels") or ()})
+            findings.append(Finding(
+                rule=self.rule_name(), kind="pr_shipped", source=group.source, subject=group.subject,
+                occurred_at=last.occurred_at, period=period_of(last.occurred_at, self.period),
+                metrics=(Metric("lines changed", None, float(lines)),) if lines is not None else (),
+                record_ids=tuple(r.external_id for r in records), evidence=pr_evidence(group, records),
+                facts={"repo": group.subject, "feature": None if key.startswith("#") else key,
+                       "title": (weighty[0].attributes.get("title") or weighty[0].title),
+                       "count": len(records), "prs": [pr_summary(r) for r in records], **sizes,
+                       "reviewers": reviewers, "labels": labels, "references": merge_references(records)},
+                identity=(key,),
+            ))
+        return findings
+
+
+@dataclass(frozen=True)
+class DocsWrittenRule(Rule):
+    """A merged PR of mine that is mostly documentation, or a design doc."""
+
+    kinds: ClassVar[frozenset[str]] = frozenset({"pull_request"})
+    description: ClassVar[str] = "A merged PR that is documentation or a design doc (by title and labels)."
+
+    period: str = "quarter"
+
+    def __post_init__(self):
+        check_period(self.period)
+
+    def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
+        findings = []
+        for r in group.records:
+            if not r.mine or classify_pull_request(r) != "docs":
+                continue
+            title, body = pr_text(r)
+            labels = {str(x).lower() for x in r.attributes.get("labels") or ()}
+            findings.append(Finding(
+                rule=self.rule_name(), kind="docs_written", source=group.source, subject=group.subject,
+                occurred_at=r.occurred_at, period=period_of(r.occurred_at, self.period),
+                record_ids=(r.external_id,), evidence=pr_evidence(group, [r]),
+                facts={"repo": group.subject, "title": title, "number": r.attributes.get("number"),
+                       "prs": [pr_summary(r)], "count": 1,
+                       "design_doc": bool(DESIGN_TITLE.search(title) or labels & {"design-doc", "design doc", "rfc",
+                                                                                    "adr"}),
+                       "references": find_references(title, body)},
+                identity=(f"#{r.attributes.get('number') or r.external_id}",),
+            ))
+        return findings
+
+
+@dataclass(frozen=True)
+class ReviewGivenRule(Rule):
+    """Reviews of other people's PRs: one draft per period, not one per review."""
+
+    kinds: ClassVar[frozenset[str]] = frozenset({"review"})
+    description: ClassVar[str] = "Code reviews of others' PRs, counted per period (month or quarter) into one draft."
+
+    period: str = "quarter"
+    min_reviews: int = 3
+    _seen: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        check_period(self.period)
+
+    def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
+        for r in group.records:
+            a = r.attributes
+            if not r.mine or a.get("own_pr") or a.get("pr_author_is_bot"):
+                continue
+            key = (group.source, period_of(r.occurred_at, self.period))
+            self._seen.setdefault(key, []).append(r)
+        return ()
+
+    def finalize(self, context: DetectContext) -> Iterable[Finding]:
+        seen, findings = dict(self._seen), []
+        self._seen.clear()
+        for (source, period), records in sorted(seen.items()):
+            prs = {(r.attributes.get("repo") or r.subject, r.attributes.get("pr_number")): r for r in records}
+            if len(records) < self.min_reviews:
+                continue
+            repos: dict[str, int] = {}
+            for repo, _ in prs:
+                repos[repo] = repos.get(repo, 0) + 1
+            authors = {r.attributes.get("pr_author_id") or r.attributes.get("pr_author_login") for r in records} - {None}
+            records.sort(key=lambda r: r.occurred_at)
+            evidence = []
+            for r in list(prs.values())[:5]:
+                url = r.attributes.get("pr_url") or r.url
+                if url:
+                    evidence.append(Evidence(url=url, label=f"reviewed {r.attributes.get('repo')}#"
+                                                            f"{r.attributes.get('pr_number')}", source=source))
+            findings.append(Finding(
+                rule=self.rule_name(), kind="review_given", source=source, subject=f"code reviews {period}",
+                occurred_at=records[-1].occurred_at, period=period,
+                metrics=(Metric("reviews", None, float(len(records))), Metric("pull requests", None, float(len(prs)))),
+                record_ids=tuple(r.external_id for r in records), evidence=tuple(evidence),
+                facts={"reviews": len(records), "pull_requests": len(prs), "authors": len(authors),
+                       "repos": dict(sorted(repos.items(), key=lambda kv: (-kv[1], kv[0]))), "period": period,
+                       "approvals": sum(1 for r in records if r.attributes.get("state") == "approved"),
+                       "changes_requested": sum(1 for r in records if r.attributes.get("state") == "changes_requested")},
+                identity=(period,),
+            ))
+        return findings
