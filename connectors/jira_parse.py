@@ -117,6 +117,8 @@ def parse_issue(issue: Mapping[str, Any], source: str, site: str, me: frozenset[
 
     `subject` groups an epic with its children: the epic's key for an epic and for an issue
     whose parent (or epic link) is an epic, else the project key. Rules read `attributes`.
+    Every issue the search returns is mine (`mine=True`): the JQL scope selects my work, and
+    `assignee_is_me` tells the issues assigned to me from those I only resolved.
     """
     key = issue.get("key") if isinstance(issue, Mapping) else None
     if not isinstance(key, str) or not key:
