@@ -105,7 +105,7 @@ def render_markdown(report: Report) -> str:
     if report.unmapped:
         out += ["## Not mapped to a dimension", "",
                 "Tag these with `harvester tag ID +DIMENSION` so they count toward the rubric:", ""]
-        out += [f"- **#{r.entry.id}** {md_entry(r)}" for r in report.unmapped] + [""]
+        out += [f"- Entry {r.entry.id} · {md_entry(r)}" for r in report.unmapped] + [""]
 
     out += ["## Chain completeness", ""]
     if report.missing_outcomes:
