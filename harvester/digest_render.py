@@ -129,7 +129,7 @@ def _header(digest: Digest) -> str:
 
 
 def _commands(rows: list[tuple[str, str]]) -> str:
-    cells = "".join(f'<tr><td style="{FONT};{MUTED};padding:2px 8px 2px 0;width:56px">{escape(label)}</td>'
+    cells = "".join(f'<tr><td style="{FONT};{MUTED};padding:2px 8px 2px 0;width:56px;vertical-align:middle">{escape(label)}</td>'
                     f'<td style="padding:2px 0"><code style="{CODE}">{escape(cmd)}</code></td></tr>'
                     for label, cmd in rows)
     return f'<table role="presentation" cellpadding="0" cellspacing="0" style="margin-top:10px">{cells}</table>'

@@ -25,7 +25,7 @@ def register(cli: click.Group) -> None:
         A week with nothing pending and no check-ins sends nothing unless
         [digest] send_empty = true."""
         from harvester.digest import build_digest, load_digest_settings, send_digest
-        from harvester.digest_render import render_html, render_text
+        from harvester.digest_render import plural, render_html, render_text
 
         settings = load_digest_settings(app.config)
         if send:
@@ -42,15 +42,15 @@ def register(cli: click.Group) -> None:
         if outcome is not None:
             if outcome.status == "sent":
                 click.echo(f"Sent the {built.week} digest to {', '.join(outcome.recipients)}: "
-                           f"{built.draft_count} drafts, {len(built.checkins)} check-ins.")
+                           f"{plural(built.draft_count, 'draft')}, {plural(len(built.checkins), 'check-in')}.")
             else:
                 click.echo("Nothing pending and no check-ins: nothing sent "
                            "(set [digest] send_empty = true to send anyway).")
         elif not preview:
             click.echo(render_text(built), nl=False)
         if preview:
-            click.echo(f"Wrote the HTML digest to {preview} ({built.draft_count} drafts, "
-                       f"{len(built.checkins)} check-ins).")
+            click.echo(f"Wrote the HTML digest to {preview} ({plural(built.draft_count, 'draft')}, "
+                       f"{plural(len(built.checkins), 'check-in')}).")
 
     @cli.command()
     @click.argument("entry_id", type=int)

@@ -149,9 +149,11 @@ def register(cli: click.Group) -> None:
                    + ("  (review: harvester drafts list)" if info["pending_drafts"] else ""))
         last = info["last_digest"]
         if last:
+            from harvester.digest_render import plural
+
             click.echo(f"Last digest: week {last.get('week')}, sent {str(last.get('sent_at', ''))[:16].replace('T', ' ')}"
-                       f" UTC to {', '.join(last.get('to') or [])} ({last.get('drafts', 0)} drafts, "
-                       f"{last.get('checkins', 0)} check-ins)")
+                       f" UTC to {', '.join(last.get('to') or [])} ({plural(last.get('drafts', 0), 'draft')}, "
+                       f"{plural(last.get('checkins', 0), 'check-in')})")
         else:
             click.echo("Last digest: never sent")
         click.echo(f"Digest day: {info['digest_weekday']}.  Nightly running now: "

@@ -86,7 +86,7 @@ def test_digest_arrives_with_text_and_html_parts_commands_and_checkins(store, da
         result = run_cli("--config", str(cfg), "digest", "--send")
 
     assert result.exit_code == 0, result.output
-    assert "Sent the" in result.output and "2 drafts, 1 check-ins" in result.output
+    assert "Sent the" in result.output and "2 drafts, 1 check-in." in result.output
     assert len(sink.received) == 1
     got = sink.received[0]
     assert got.rcpt_tos == ["ada@example.com"]
