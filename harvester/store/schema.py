@@ -128,3 +128,7 @@ app_state = sa.Table(
     sa.Column("value", JSON, nullable=False),
     sa.Column("updated_at", UTC, nullable=False),
 )
+
+# Full-text search structures (migration 6) are dialect-specific and not Tables here:
+# SQLite FTS5 tables entries_fts/drafts_fts with their triggers, or PostgreSQL GIN indexes
+# ix_entries_search/ix_drafts_search. See harvester/store/search.py.

@@ -295,3 +295,29 @@ def test_example_framework_in_docs_loads_with_levels_and_expectations():
     assert [lv.id for lv in fw.levels] == ["l4", "l5", "l6"]
     assert all(d.expectation("l5") for d in fw.dimensions)
     assert fw.tag("pr_shipped", "Refactored the feature pipeline") == ("engineering-craft",)
+
+
+@pytest.mark.parametrize("text,message", [
+    ('[[dimensions]]\nid = "a"\ntitle = "A"\n[dimensions.expectations]\nsenior = "x"\n',
+     "expectations for unknown level 'senior'"),
+    ('[[levels]]\nid = "l1"\ntitle = "L1"\n[[levels]]\nid = "l1"\ntitle = "Again"\n'
+     '[[dimensions]]\nid = "a"\ntitle = "A"\n', "level id 'l1' appears twice"),
+    ('[[dimensions]]\nid = "a b"\ntitle = "A"\n', "dimension id 'a b'"),
+    ('[[levels]]\nid = "l1"\n[[dimensions]]\nid = "a"\ntitle = "A"\n', "level #1 needs an id and a title"),
+])
+def test_framework_errors_name_the_file_and_the_problem(tmp_path, text, message):
+    from harvester.errors import ConfigError
+
+    path = tmp_path / "ladder.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_framework(str(path))
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_framework_without_levels_still_loads():
+    from harvester.rubric import parse_framework
+
+    fw = parse_framework('name = "Mini"\n[[dimensions]]\nid = "impact"\ntitle = "Impact"\nkinds = ["metric_lift"]\n', "mini")
+    assert fw.levels == () and fw.dimensions[0].expectation("senior") == ""
+    assert fw.tag("metric_lift", "anything") == ("impact",)
