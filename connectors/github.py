@@ -105,7 +105,6 @@ class GithubConnector(Connector):
 
     def close(self) -> None:
         if self._http is not None:
-            self.requests += self._http.requests
             self._http.close()
             self._http = None
 

@@ -84,6 +84,7 @@ def test_first_harvest_reads_every_page_of_merged_prs(store, fake):
     assert summary.ok, summary.sources[0].error
     assert store.count_records("github-work", "pull_request") == 250
     assert len(fake.queries) == 3  # pages of 100
+    assert len(fake.rsps.calls) == 4  # GET /user and three search pages
     assert "is:merged" in fake.queries[0] and "merged:>=" in fake.queries[0] and "author:@me" in fake.queries[0]
     pr = next(r for r in store.load_records("pull_request") if r.attributes["number"] == 7)
     assert (pr.subject, pr.url, pr.mine) == ("acme/fraud", "https://github.com/acme/fraud/pull/7", True)
@@ -360,9 +361,11 @@ def test_releases_and_deployments_stop_at_the_watermark_and_use_etags(store, fak
     cursor = store.load_cursor("github-work", "releases")
     assert cursor.state["repos"]["acme/fraud"]["etag"] == 'W/"r1"'
 
+    calls_before = len(rsps.calls)
     second = harvest(store, make_connector(repos=["acme/fraud"], reviews=True))
     assert second.ok and second.sources[0].streams["releases"] == 0 and second.sources[0].streams["deployments"] == 0
     assert seen_headers[-2:] == ['W/"r1"', 'W/"d1"']  # 304s: nothing new, no rate limit spent
+    assert len(rsps.calls) - calls_before == 5  # user, one search, one GraphQL query, two 304s
     assert store.count_records("github-work", "release") == 2
 
 
