@@ -7,6 +7,7 @@ scale updates the table in bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from bench.machine import describe_machine
+from bench.procs import QUIET
 from bench.results import Row, render_console, render_section, update_results_file, write_outputs
 from bench.scales import SCALES, Scale
 
@@ -45,6 +47,7 @@ def run_benchmark(name: str, scale: Scale, work: Path, log: Callable[[str], None
 
 def run_benchmarks(scale: Scale, work: Path, only: Sequence[str] = BENCHMARKS,
                    log: Callable[[str], None] = print) -> list[Row]:
+    os.environ.update(QUIET)  # the MLflow server and in-process clients too
     rows: list[Row] = []
     for name in only:
         log(f"== {name} ({scale.name})")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 import time
 import uuid
@@ -128,7 +129,8 @@ def time_drafting(config_path: Path) -> dict:
 
 def run_drafting(scale: Scale, work: Path, log: Callable[[str], None]) -> list[Row]:
     folder = work / "drafting"
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     db = folder / "store.db"
     db.unlink(missing_ok=True)
     config = folder / "harvester.toml"

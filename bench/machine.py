@@ -37,6 +37,21 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+def _commit() -> str:
+    """The code measured: the commit, and whether the working tree differed from it."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head} (plus uncommitted changes)" if dirty else head or "unknown"
+
+
 def describe_machine() -> list[tuple[str, str]]:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
@@ -52,4 +67,5 @@ def describe_machine() -> list[tuple[str, str]]:
         ("SQLAlchemy", _version("sqlalchemy")),
         ("pandas", _version("pandas")),
         ("SQLite", sqlite3.sqlite_version),
+        ("harvester commit", _commit()),
     ]

@@ -56,8 +56,12 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+QUIET = {"PYTHONWARNINGS": "ignore", "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+
+
 def child_env(**extra: str) -> dict[str, str]:
-    """The current environment, quiet, with benchmark-specific additions."""
-    env = dict(os.environ, PYTHONWARNINGS="ignore", **extra)
+    """The current environment, quiet and without telemetry (no process under test may
+    reach beyond loopback), with benchmark-specific additions."""
+    env = dict(os.environ, **QUIET, **extra)
     env.pop("HARVESTER_CONFIG", None)
     return env

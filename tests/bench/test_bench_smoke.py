@@ -36,6 +36,8 @@ def test_every_benchmark_produces_its_rows(rows):
         assert ("requests", f"nightly with nothing new, {n:,} runs") in cases
         assert ("memory", f"harvest peak RSS, {n:,} runs") in cases
     assert ("requests", f"nightly growth, {small:,} → {big:,} runs") in cases
+    assert ("requests", f"backfill, {big:,} runs, max_results = {SMOKE.small_page}") in cases
+    assert ("memory", f"harvest peak RSS, {big:,} runs, max_results = {SMOKE.small_page}") in cases
     assert ("scale", f"harvest time growth, {small:,} → {big:,} runs") in cases
     assert len(by(rows, "drafting")) == 3
     assert len(by(rows, "startup")) == 1
@@ -44,7 +46,7 @@ def test_every_benchmark_produces_its_rows(rows):
 
 def test_requests_equal_the_minimum_pages(rows):
     counted = [r for r in by(rows, "requests") if r.floor is not None]
-    assert len(counted) == 4
+    assert len(counted) == 5
     for r in counted:
         assert r.value == r.floor, r
         assert "the harvester's own count says" not in r.note, r  # proxy and summary agree
@@ -53,6 +55,8 @@ def test_requests_equal_the_minimum_pages(rows):
     assert "runs/search×" in backfill.note and "registered-models/search×1" in backfill.note
     growth = next(r for r in by(rows, "requests") if r.case.startswith("nightly growth"))
     assert growth.value == 0
+    paged = next(r for r in counted if "max_results" in r.case)
+    assert paged.value > backfill.value  # smaller pages: more requests, each one counted
 
 
 def test_measured_values_are_sane(rows):
@@ -90,6 +94,7 @@ def test_minimum_pages_follow_the_api_page_sizes():
                         runs_by_user={"ada": 60000, "bob": 5}, models=10, versions=30, version_run_ids={"r1"})
     # experiments 1 + runs for "ada" 2 + for "ada@example.com" 1 + models 1 + versions 1 + version runs 1
     assert minimum_backfill(data) == 7
+    assert minimum_backfill(data, runs_page=10000) == 11  # ada: 6 pages of 10,000
     assert minimum_nightly(data, running_mine=2) == 5
 
 
