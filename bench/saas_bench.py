@@ -41,10 +41,19 @@ def connector_available(module: str) -> bool:
     return True
 
 
+def _measure(name: str) -> Measure:
+    def measure(scale: Scale, folder: Path) -> list[Row]:
+        from bench import saas_cases
+
+        return getattr(saas_cases, f"measure_{name}")(scale, folder)
+
+    return measure
+
+
 CASES: tuple[SaasCase, ...] = (
-    SaasCase("github", "harvester.connectors.github"),
-    SaasCase("jira", "harvester.connectors.jira"),
-    SaasCase("wandb", "harvester.connectors.wandb"),
+    SaasCase("github", "harvester.connectors.github", _measure("github")),
+    SaasCase("jira", "harvester.connectors.jira", _measure("jira")),
+    SaasCase("wandb", "harvester.connectors.wandb", _measure("wandb")),
 )
 
 

@@ -1,0 +1,233 @@
+"""Recorded-response histories for GitHub, Jira and W&B, served through `responses` in their
+real JSON shapes (the fakes in tests/support), and the minimum pages each history needs.
+
+Each measure runs the real harvest loop twice with the connector configured as a user
+would: a `--since 90d` backfill, then a nightly run with nothing new. The requests counted
+are the calls the fake API received.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+from bench.results import Row
+from bench.scales import Scale
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+IDENTITY = """\
+[identity]
+name = "Ada Example"
+email = "ada@example.com"
+handles = ["ada"]
+
+[store]
+url = "sqlite:///{db}"
+
+"""
+
+
+@dataclass(frozen=True)
+class Counted:
+    backfill: int
+    backfill_counted: int
+    nightly: int
+    nightly_counted: int
+    records: int
+
+
+def pages(items: int, per_page: int) -> int:
+    return max(1, math.ceil(items / per_page))
+
+
+@contextmanager
+def secret(name: str, value: str) -> Iterator[None]:
+    saved = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
+
+
+@contextmanager
+def own_counter() -> Iterator[None]:
+    """Let the harvester's request counter wrap the mocked HTTPAdapter.send. It installs itself
+    once per process, and `responses` puts the real send back when its mock stops, so without
+    this only the first mocked harvest in a process would be counted by the harvester itself."""
+    from harvester import requests_counter
+
+    requests_counter._installed = False
+    try:
+        yield
+    finally:
+        requests_counter._installed = False
+
+
+def count_harvests(folder: Path, table: str, install: Callable) -> Counted:
+    """Backfill then nightly through the real harvest loop; count the calls the fake saw."""
+    import responses
+
+    from harvester.config import load_config
+    from harvester.harvest import run_harvest
+    from harvester.store import open_store
+
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "store.db"
+    db.unlink(missing_ok=True)
+    path = folder / "harvester.toml"
+    path.write_text(IDENTITY.format(db=db) + table, encoding="utf-8")
+    config = load_config(path)
+    store = open_store(config.store_url, config.identity.owner)
+    try:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps, own_counter():
+            install(rsps)
+            first = run_harvest(store, config, since="90d")
+            backfill = len(rsps.calls)
+            second = run_harvest(store, config)
+            nightly = len(rsps.calls) - backfill
+    finally:
+        store.close()
+    for summary in (first, second):
+        if not summary.ok:
+            raise RuntimeError(f"harvest failed: {summary.sources[0].error}")
+    return Counted(backfill, first.sources[0].requests, nightly, second.sources[0].requests,
+                   first.sources[0].records)
+
+
+def rows_for(source: str, counted: Counted, minimum_backfill: int, minimum_nightly: int, history: str,
+             backfill_note: str = "", nightly_note: str = "") -> list[Row]:
+    def agree(wire: int, own: int) -> str:
+        return "" if wire == own else f"; the harvester's own count says {own}"
+
+    return [
+        Row("saas", f"{source}: backfill, {history}", counted.backfill, "requests", minimum_backfill, 1.0,
+            f"{counted.records:,} records; {backfill_note}{agree(counted.backfill, counted.backfill_counted)}"),
+        Row("saas", f"{source}: nightly with nothing new", counted.nightly, "requests", minimum_nightly, 1.0,
+            f"{nightly_note}{agree(counted.nightly, counted.nightly_counted)}"),
+    ]
+
+
+# GitHub ---------------------------------------------------------------------------------------
+
+
+def measure_github(scale: Scale, folder: Path) -> list[Row]:
+    import responses
+
+    from tests.support import github_fake as gh
+
+    n_prs, n_reviews = scale.saas_items // 2, scale.saas_items
+    prs = [gh.pr_item(i + 1, title=f"Improve feature pipeline step {i + 1}", repo="acme/fraud",
+                      merged=NOW - timedelta(days=85) + timedelta(hours=8 * i)) for i in range(n_prs)]
+    reviews = [gh.review_node(i + 1, NOW - timedelta(days=85) + timedelta(hours=5 * i)) for i in range(n_reviews)]
+
+    def graphql(request):
+        variables = json.loads(request.body)["variables"]
+        start = datetime.fromisoformat(variables["from"])
+        hits = [r for r in reviews if datetime.fromisoformat(r["occurredAt"].replace("Z", "+00:00")) >= start]
+        offset = int(variables.get("after") or 0)
+        chunk = hits[offset:offset + 100]
+        more = offset + 100 < len(hits)
+        return 200, {"x-ratelimit-resource": "graphql"}, json.dumps(gh.graphql_page(chunk, str(offset + 100) if more else None))
+
+    def install(rsps):
+        fake = gh.FakeGithub(rsps)
+        fake.prs.extend(prs)
+        fake.install()
+        rsps.add_callback(responses.POST, gh.url_pattern("/graphql"), callback=graphql)
+
+    with secret("GITHUB_TOKEN", "ghp_bench0000000000000000000000000000"):
+        counted = count_harvests(folder, "[connectors.github]\ntype = \"github\"\nmax_retries = 0\n"
+                                         "seconds_between_requests = 0\n", install)
+    return rows_for("github", counted, 1 + pages(n_prs, 100) + pages(n_reviews, 100),
+                    pages(0, 100) + pages(0, 100), f"{n_prs} merged PRs, {n_reviews} reviews",
+                    "minimum = GET /user + PR search pages of 100 + review GraphQL pages of 100",
+                    "minimum = one PR search + one review query; the token's user id never changes, so "
+                    "GET /user on every harvest is avoidable (remember it in the cursor, or set user_id)")
+
+
+# Jira -------------------------------------------------------------------------------------------
+
+
+def measure_jira(scale: Scale, folder: Path) -> list[Row]:
+    from urllib.parse import parse_qs, urlparse
+
+    from tests.support import jira as fake
+
+    n = scale.saas_items
+    issues = sorted((fake.issue(f"ML-{i + 1}", f"Ship pipeline change {i + 1}", assignee=fake.cloud_user(),
+                                resolved=NOW - timedelta(days=85) + timedelta(hours=3 * i))
+                     for i in range(n)), key=lambda i: i["fields"]["updated"])
+    berlin = fake.BERLIN
+
+    def search(request):
+        query = parse_qs(urlparse(request.url).query)
+        jql = query["jql"][0]
+        since = datetime.strptime(jql.split('updated >= "', 1)[1][:16], "%Y-%m-%d %H:%M").replace(tzinfo=berlin)
+        hits = [i for i in issues if datetime.strptime(i["fields"]["updated"], "%Y-%m-%dT%H:%M:%S.%f%z") >= since]
+        size = int(query.get("maxResults", ["50"])[0])
+        offset = int(query.get("nextPageToken", ["0"])[0])
+        chunk = hits[offset:offset + size]
+        token = str(offset + size) if offset + size < len(hits) else None
+        return 200, {}, json.dumps(fake.jql_page(chunk, token))
+
+    def install(rsps):
+        import responses
+
+        rsps.get(f"{fake.CLOUD}/rest/api/2/myself", json=fake.myself_cloud())
+        rsps.add_callback(responses.GET, f"{fake.CLOUD}/rest/api/2/search/jql", callback=search)
+
+    with secret("JIRA_API_TOKEN", "atl-bench-token"):
+        counted = count_harvests(folder, f"[connectors.jira]\ntype = \"jira\"\nurl = \"{fake.CLOUD}\"\n"
+                                         "email = \"ada@example.com\"\nmax_retries = 0\n", install)
+    return rows_for("jira", counted, 1 + pages(n, 100), pages(0, 100), f"{n} resolved issues",
+                    "minimum = GET /myself + /search/jql pages of 100 (Jira Cloud's page cap)",
+                    "minimum = one /search/jql page (who I am is remembered in the cursor)")
+
+
+# W&B ---------------------------------------------------------------------------------------------
+
+WANDB_PROJECTS, WANDB_BATCH, WANDB_PAGE = 12, 10, 200
+
+
+def measure_wandb(scale: Scale, folder: Path) -> list[Row]:
+    from tests.support import wandb_fake as fake
+
+    rng = random.Random(3)
+    api = fake.FakeWandb(viewer={"id": "VXNlcjox", "username": "ada", "entity": "acme"}, organization="acme")
+    mine: dict[str, int] = {}
+    runs = scale.saas_items * 2
+    for i in range(runs):
+        project = f"project-{i % WANDB_PROJECTS:02d}"
+        user = "ada" if rng.random() < 0.7 else "grace"
+        created = NOW - timedelta(days=85) + timedelta(minutes=int(85 * 24 * 60 * i / runs))
+        api.add_run("acme", project, fake.make_run(f"run{i:05d}", user, created, summary={"val_auc": rng.random()},
+                                                   config={"lr": 0.01}))
+        mine[project] = mine.get(project, 0) + (user == "ada")
+    for m in range(10):
+        api.memberships.append(fake.make_membership(f"model-{m}", 1, created=NOW - timedelta(days=30 - m),
+                                                    aliases=("champion",), run=("acme", "project-00", "run00000", "ada")))
+    names = sorted(mine)
+    batches = [names[i:i + WANDB_BATCH] for i in range(0, len(names), WANDB_BATCH)]
+    run_pages = sum(max(pages(mine[p], WANDB_PAGE) for p in batch) for batch in batches)
+    registry_pages = pages(len(api.memberships), WANDB_PAGE)
+    with secret("WANDB_API_KEY", api.api_key):
+        counted = count_harvests(folder, f"[connectors.wandb]\ntype = \"wandb\"\nentities = [\"acme\"]\n"
+                                         f"base_url = \"{api.base_url}\"\nper_page = {WANDB_PAGE}\n"
+                                         f"projects_per_request = {WANDB_BATCH}\nmax_retries = 0\n", api.install)
+    return rows_for("wandb", counted, 1 + run_pages + 1 + registry_pages, 1 + len(batches) + 1,
+                    f"{sum(mine.values())} of {runs} runs in {WANDB_PROJECTS} projects, {len(api.memberships)} "
+                    "registry versions",
+                    f"minimum = project list + run pages of {WANDB_PAGE} with {WANDB_BATCH} projects a request "
+                    "+ organization lookup + registry pages",
+                    "minimum = project list + one run query per batch of projects + one registry query")
