@@ -57,19 +57,29 @@ def create_tables(conn: sa.Connection, *tables: sa.Table) -> None:
         table.create(conn, checkfirst=True)
 
 
+def table_without(table: sa.Table, md: sa.MetaData, *later: str) -> sa.Table:
+    """`table` as it was before the columns in `later` were added: the DDL of an old version."""
+    kept = [c for c in table.columns if c.name not in later]
+    items: list = [sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable) for c in kept]
+    names = {c.name for c in kept}
+    for con in table.constraints:
+        cols = [c.name for c in con.columns]
+        if isinstance(con, sa.UniqueConstraint) and set(cols) <= names:
+            items.append(sa.UniqueConstraint(*cols, name=con.name))
+    for idx in table.indexes:
+        cols = [c.name for c in idx.columns]
+        if set(cols) <= names:
+            items.append(sa.Index(idx.name, *cols))
+    return sa.Table(table.name, md, *items)
+
+
 @migration(1)
 def create_core_tables(conn: sa.Connection) -> None:
-    """Version 1: records, cursors, drafts and entries (entries without `outcome`)."""
+    """Version 1: records, cursors, drafts (without `linked`) and entries (without `outcome`)."""
     md = sa.MetaData()
-    schema.schema_info.to_metadata(md).create(conn, checkfirst=True)
-    entries_v1 = sa.Table(
-        "entries", md,
-        *[sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
-          for c in schema.entries.columns if c.name != "outcome"],
-        sa.Index("ix_entries_owner_time", "owner", "occurred_at"),
-    )
-    create_tables(conn, schema.records.to_metadata(md), schema.cursors.to_metadata(md),
-                  schema.drafts.to_metadata(md), entries_v1)
+    create_tables(conn, table_without(schema.schema_info, md), table_without(schema.records, md),
+                  table_without(schema.cursors, md), table_without(schema.drafts, md, "linked"),
+                  table_without(schema.entries, md, "outcome"))
 
 
 @migration(2)
@@ -82,8 +92,6 @@ def add_findings_runs_state(conn: sa.Connection) -> None:
 @migration(3)
 def add_draft_links(conn: sa.Connection) -> None:
     """Version 3: drafts list the findings from other sources linked into them."""
-    if "linked" in {c["name"] for c in sa.inspect(conn).get_columns("drafts")}:
-        return  # version 1 creates drafts in their current shape on a new database
     json_type = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
     conn.execute(sa.text(f"ALTER TABLE drafts ADD COLUMN linked {json_type}"))
 

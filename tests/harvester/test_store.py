@@ -98,6 +98,7 @@ def test_upgrade_from_schema_version_1_keeps_the_data(database_url):
             " created_at, updated_at) VALUES ('ada', NULL, 'Old entry', :t, 'note', 'manual', '', '[]', '[]', '[]', :t, :t)"),
             {"t": WHEN})
         assert "outcome" not in {c["name"] for c in sa.inspect(conn).get_columns("entries")}
+        assert "linked" not in {c["name"] for c in sa.inspect(conn).get_columns("drafts")}
     engine.dispose()
 
     store = open_store(database_url, "ada")
