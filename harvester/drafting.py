@@ -25,6 +25,7 @@ class DraftCounts:
     updated: int = 0
     unchanged: int = 0
     kept: int = 0
+    superseded: int = 0
     findings: int = 0
     by_source: Counter = field(default_factory=Counter)
 
@@ -95,9 +96,12 @@ def redraft(store: Store, config: Config, now: datetime | None = None,
     findings = detect_findings(store, rules, build_context(store, now), on_group)
     store.save_findings(findings)
     counts = DraftCounts(findings=len(findings))
+    drafted = set()
     for linked in link_findings(findings):
         draft = draft_from_findings(linked, framework)
+        drafted.add(draft.fingerprint)
         counts.add(store.save_draft(draft), draft.source)
         if len(linked) > 1:  # drafts of findings now joined to this one, from earlier harvests
-            store.supersede_drafts([f.fingerprint for f in linked[1:]], draft.fingerprint)
+            counts.superseded += store.supersede_drafts([f.fingerprint for f in linked[1:]], draft.fingerprint)
+    counts.superseded += store.retire_missing_drafts(drafted)
     return counts

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-DRAFT_STATUSES = ("pending", "confirmed", "rejected")
+# superseded: set aside by the tool (linked into another draft, or no longer found); it returns
+# to pending if its finding stands on its own again. The others are the engineer's decisions.
+DRAFT_STATUSES = ("pending", "confirmed", "rejected", "superseded")
 
 
 def utcnow() -> datetime:

@@ -16,7 +16,7 @@ from harvester.store.migrations import migrate
 from harvester.store.upsert import upsert_rows
 
 # Fields of a pending draft the tool may refresh when its finding changes.
-SUPERSEDED = "linked into draft #"  # reason of a draft the tool set aside for a linked one
+NO_LONGER_FOUND = "no longer found by the rules (absorbed into a larger accomplishment, or its rule is off)"
 REFRESHABLE = ("kind", "source", "subject", "occurred_at", "statement", "impact_prompt", "metrics", "evidence", "tags")
 
 
@@ -171,10 +171,10 @@ class Store:
                 conn.execute(t.insert().values(owner=self.owner, fingerprint=draft.fingerprint, status="pending",
                                                edited=False, created_at=now, updated_at=now, **values))
                 return "new"
-            revived = existing["status"] == "rejected" and str(existing["reason"] or "").startswith(SUPERSEDED)
+            revived = existing["status"] == "superseded"
             if (existing["status"] != "pending" and not revived) or existing["edited"]:
                 return "kept"
-            if revived:  # the tool set it aside for a linked draft; the link is gone, so it is back
+            if revived:  # the tool had set it aside; its finding stands on its own again
                 values.update(status="pending", reason=None, decided_at=None)
             changes = {k: v for k, v in values.items() if _differs(existing[k], v)}
             if not changes:
@@ -183,19 +183,29 @@ class Store:
             return "updated"
 
     def supersede_drafts(self, fingerprints: Sequence[str], into: str) -> int:
-        """Set aside pending, unedited drafts whose findings are now part of the draft `into`
-        (a later harvest linked them); confirmed, rejected and edited drafts are never touched."""
-        t = schema.drafts
+        """Set aside pending drafts whose findings are now part of the draft `into` (a later
+        harvest linked them)."""
         fingerprints = [f for f in fingerprints if f != into]
         if not fingerprints:
             return 0
+        t = schema.drafts
+        with self.engine.connect() as conn:
+            target = conn.execute(sa.select(t.c.id).where(t.c.owner == self.owner, t.c.fingerprint == into)).scalar()
+        return self._supersede(t.c.fingerprint.in_(fingerprints), f"linked into draft #{target}")
+
+    def retire_missing_drafts(self, found: Iterable[str]) -> int:
+        """Set aside pending drafts that no finding produces any more, e.g. tickets rolled up
+        into their resolved epic; one comes back if its finding returns."""
+        return self._supersede(schema.drafts.c.fingerprint.not_in(sorted(set(found))), NO_LONGER_FOUND)
+
+    def _supersede(self, condition, reason: str) -> int:
+        """Only the tool's own pending, unedited drafts: confirmed, rejected and edited work stays."""
+        t = schema.drafts
         now = utcnow()
         with self.engine.begin() as conn:
-            target = conn.execute(sa.select(t.c.id).where(t.c.owner == self.owner, t.c.fingerprint == into)).scalar()
             result = conn.execute(t.update().where(
-                t.c.owner == self.owner, t.c.fingerprint.in_(fingerprints), t.c.status == "pending",
-                t.c.edited.is_(False)).values(status="rejected", reason=f"{SUPERSEDED}{target}", decided_at=now,
-                                               updated_at=now))
+                t.c.owner == self.owner, condition, t.c.status == "pending", t.c.edited.is_(False))
+                .values(status="superseded", reason=reason, decided_at=now, updated_at=now))
             return int(result.rowcount or 0)
 
     def list_drafts(self, statuses: Sequence[str] | None = None, since: datetime | None = None) -> list[Draft]:

@@ -136,7 +136,7 @@ def test_a_later_link_sets_aside_the_earlier_pending_pr_draft(store, config):
     [draft] = pending(store)
     assert draft.kind == "metric_lift" and "acme/fraud#42" in draft.statement
     old = store.get_draft(pr_draft.id)
-    assert old.status == "rejected" and old.reason == f"linked into draft #{draft.id}"
+    assert old.status == "superseded" and old.reason == f"linked into draft #{draft.id}"
     # the rules it was linked through are turned off: the PR's own draft comes back
     tuned = parse_config({"identity": {"email": "ada@example.com", "handles": ["ada"]},
                           "rules": {"metric_lift": {"enabled": False}, "ticket_resolved": {"enabled": False}}}, None)
