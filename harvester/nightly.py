@@ -3,34 +3,24 @@ and on the digest weekday send the weekly digest once per ISO week."""
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import logging.handlers
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from harvester.config import Config, app_dir
 from harvester.errors import ConfigError, HarvesterError
 from harvester.settings import build_settings
 from harvester.store import Store
 
-LOCK_FILENAME = "nightly.lock"
 LOG_FILENAME = "harvester.log"
-LOCK_HELD_EXIT = 75  # EX_TEMPFAIL: another run holds the lock; try again later
 TODAY_ENV = "HARVESTER_TODAY"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 log = logging.getLogger("harvester")
-
-
-class LockHeldError(HarvesterError):
-    """Another nightly run is harvesting right now."""
-
-    exit_code = LOCK_HELD_EXIT
 
 
 @dataclass(frozen=True)
@@ -68,42 +58,6 @@ def today_for_schedule(explicit: str | None = None) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise ConfigError(f"Cannot read the day {text!r} (--today or ${TODAY_ENV}): use YYYY-MM-DD.") from None
-
-
-@contextmanager
-def nightly_lock(path: Path | None = None) -> Iterator[Path]:
-    """An exclusive OS lock (flock): released by the kernel when the process ends, even on a
-    crash, so a stale lock never blocks the next night."""
-    path = path or app_dir() / LOCK_FILENAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            by = f" by pid {holder}" if holder.isdigit() else ""
-            raise LockHeldError(f"Another `harvester nightly` is running (lock {path} held{by}); "
-                                "this run exits without harvesting.") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield path
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
-def lock_is_held(path: Path | None = None) -> bool:
-    path = path or app_dir() / LOCK_FILENAME
-    if not path.exists():
-        return False
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
 
 
 def setup_logging(settings: NightlySettings) -> Path:

@@ -142,3 +142,22 @@ def test_demo_runs_the_real_pipeline_on_the_sample(tmp_path):
     assert all(d["subject"] != "" and d["evidence"] for d in data["drafts"])
     again = run_cli("demo", "--dir", str(tmp_path / "sample"), "--json")
     assert json.loads(again.output)["harvest"]["drafts"]["new"] == 0
+
+
+def test_harvest_waits_for_no_one_while_another_harvest_holds_the_lock(tmp_path, isolated_home):
+    import fcntl
+    import os
+
+    from harvester.lock import LOCK_FILENAME, LOCK_HELD_EXIT
+
+    cfg = tmp_path / "h.toml"
+    cfg.write_text('[identity]\nhandles = ["ada"]\n[connectors.m]\ntype = "mlflow"\n'
+                   f'tracking_uri = "{(tmp_path / "mlruns").as_uri()}"\n')
+    fd = os.open(isolated_home / LOCK_FILENAME, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        result = run_cli("--config", str(cfg), "harvest")
+    finally:
+        os.close(fd)
+    assert result.exit_code == LOCK_HELD_EXIT and "Another harvest is running" in result.output
+    assert run_cli("--config", str(cfg), "harvest", "--json").exit_code == 0

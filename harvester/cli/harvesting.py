@@ -39,8 +39,9 @@ def print_summary(summary) -> None:
     for s in summary.sources:
         if s.error:
             click.echo(f"  ! {s.error}", err=True)
+    set_aside = f", {d.superseded} set aside (now part of another draft)" if d.superseded else ""
     click.echo(f"Drafts: {d.new} new, {d.updated} updated, {d.unchanged} unchanged, "
-               f"{d.kept} already decided or edited.")
+               f"{d.kept} already decided or edited{set_aside}.")
     if d.new or d.updated:
         click.echo("Review them with: harvester drafts list")
 
@@ -56,13 +57,15 @@ def register(cli: click.Group) -> None:
     def harvest(app, since, sources, progress, as_json):
         """Fetch new records from every source and draft accomplishments."""
         from harvester.harvest import plan_harvest, run_harvest
+        from harvester.lock import harvest_lock
 
         plan = plan_harvest(app.config, since, list(sources) or None)  # config errors surface before any write
         line = ProgressLine(interactive() if progress is None else progress)
-        try:
-            summary = run_harvest(app.store, app.config, progress=line, plan=plan)
-        finally:
-            line.done()
+        with harvest_lock():
+            try:
+                summary = run_harvest(app.store, app.config, progress=line, plan=plan)
+            finally:
+                line.done()
         if as_json:
             echo_json(summary.as_json())
         else:
@@ -83,7 +86,7 @@ def register(cli: click.Group) -> None:
         counts = run_redraft(app.store, app.config, rules=rules)
         if as_json:
             echo_json({"findings": counts.findings, "new": counts.new, "updated": counts.updated,
-                       "unchanged": counts.unchanged, "kept": counts.kept})
+                       "unchanged": counts.unchanged, "kept": counts.kept, "superseded": counts.superseded})
         else:
             click.echo(f"{counts.findings} findings: {counts.new} new drafts, {counts.updated} updated, "
                        f"{counts.unchanged} unchanged, {counts.kept} already decided or edited.")

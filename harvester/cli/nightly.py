@@ -40,7 +40,8 @@ def format_time(value) -> str:
 def collect_status(app) -> dict:
     from harvester.digest import last_sent
     from harvester.models import ensure_utc
-    from harvester.nightly import lock_is_held, load_nightly_settings
+    from harvester.lock import lock_is_held
+    from harvester.nightly import load_nightly_settings
 
     store, config = app.store, app.config
     running = lock_is_held()
@@ -85,15 +86,16 @@ def register(cli: click.Group) -> None:
 
         from harvester.cli.harvesting import ProgressLine
         from harvester.errors import HarvesterError
-        from harvester.nightly import (LockHeldError, load_nightly_settings, nightly_lock, plan_nightly,
-                                       run_nightly, setup_logging, today_for_schedule)
+        from harvester.lock import LockHeldError, harvest_lock
+        from harvester.nightly import (load_nightly_settings, plan_nightly, run_nightly, setup_logging,
+                                       today_for_schedule)
 
         log = logging.getLogger("harvester")
         setup_logging(load_nightly_settings(app.config))
         try:
             day = today_for_schedule(today)
             plan = plan_nightly(app.config)  # config errors surface before the lock or any write
-            with nightly_lock():
+            with harvest_lock():
                 log.info("nightly started: config %s, day %s", app.config.label, day.isoformat())
                 line = ProgressLine(interactive() if progress is None else progress)
                 try:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harvester.digest import LAST_SENT_KEY
-from harvester.nightly import LOCK_HELD_EXIT
+from harvester.lock import LOCK_FILENAME, LOCK_HELD_EXIT
 from tests.support.cli import run_cli, write_config
 from tests.support.mlflow_server import free_port
 from tests.support.smtp import parts_of, smtp_server
@@ -137,7 +137,7 @@ def test_a_failed_digest_is_retried_by_the_next_run_the_same_day(tmp_path, sampl
 
 def test_a_running_nightly_makes_a_second_one_exit_at_once(tmp_path, isolated_home, sample_uri):
     cfg = nightly_config(tmp_path, sample_uri)
-    lock_path = isolated_home / "nightly.lock"
+    lock_path = isolated_home / LOCK_FILENAME
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -149,10 +149,10 @@ def test_a_running_nightly_makes_a_second_one_exit_at_once(tmp_path, isolated_ho
         os.close(fd)
 
     assert proc.returncode == LOCK_HELD_EXIT
-    assert "Another `harvester nightly` is running" in proc.stderr and "held by pid 4242" in proc.stderr
+    assert "Another harvest is running" in proc.stderr and "held by pid 4242" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "store.db").exists()  # it never opened the store, let alone harvested
-    assert "Another `harvester nightly` is running" in (isolated_home / "harvester.log").read_text()
+    assert "Another harvest is running" in (isolated_home / "harvester.log").read_text()
 
 
 class GateHandler(BaseHTTPRequestHandler):
@@ -200,7 +200,7 @@ def test_two_concurrent_nightly_processes_only_one_harvests(tmp_path, isolated_h
         server.server_close()
 
     assert second.returncode == LOCK_HELD_EXIT
-    assert "Another `harvester nightly` is running" in second.stderr
+    assert "Another harvest is running" in second.stderr
     assert first.returncode == 0, err
     assert json.loads(out)["harvest"]["sources"][0]["source"] == "sample-mlflow"
     store = open_test_store(tmp_path)
