@@ -1,57 +1,28 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, Iterable
 
-from harvester.models import Finding, Metric
-from harvester.timeutil import quarter_of
-from harvester.rules.base import DetectContext, RecordGroup, Rule
-from harvester.rules.metric_names import metric_direction
-from harvester.rules.run_table import choose_key_metric, compare_campaign, campaigns, group_evidence, runs_frame
+from harvester.models import Finding
+from harvester.rules.base import DetectContext, RecordGroup
+from harvester.rules.key_metric import KeyMetricRule
 
 
 @dataclass(frozen=True)
-class MetricLiftRule(Rule):
-    """The best of my runs of an experiment in one campaign of runs beats its baseline on the key metric."""
+class MetricLiftRule(KeyMetricRule):
+    """The best of my runs in one campaign on an experiment beats its baseline on the key metric."""
 
-    kinds: ClassVar[frozenset[str]] = frozenset({"run"})
     description: ClassVar[str] = "Best run of an experiment beats its baseline on the key metric by a threshold."
 
     min_relative_lift: float = 0.02
     min_absolute_lift: float = 0.0
-    campaign_gap_days: float = 30.0
-    key_metrics: dict[str, str] = field(default_factory=dict)
-    preferred_metrics: tuple[str, ...] = ()
-    directions: dict[str, str] = field(default_factory=dict)
 
     def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
-        frame = runs_frame(group.records, self.campaign_gap_days)
-        if frame.empty or not frame["mine"].any():
-            return []
-        preferred = ([self.key_metrics[group.subject]] if group.subject in self.key_metrics else []) + list(self.preferred_metrics)
-        metric = choose_key_metric(frame, preferred, self.directions)
-        direction = metric_direction(metric, self.directions) if metric else None
-        if not metric or not direction:
-            return []
-        serving = frozenset(run for src, run in context.serving_runs if src == group.source)
         findings = []
-        for campaign in campaigns(frame):
-            cmp = compare_campaign(frame, campaign, metric, direction, serving)
-            if cmp is None or not cmp.best["mine"]:
+        for campaign, cmp in self.comparisons(group, context):
+            if not cmp.best["mine"] or cmp.improvement < self.min_relative_lift \
+                    or abs(cmp.after - cmp.before) < self.min_absolute_lift:
                 continue
-            if cmp.improvement < self.min_relative_lift or abs(cmp.after - cmp.before) < self.min_absolute_lift:
-                continue
-            findings.append(Finding(
-                rule=self.rule_name(), kind="metric_lift", source=group.source, subject=group.subject,
-                occurred_at=cmp.best["time"].to_pydatetime(), period=quarter_of(cmp.best["time"]),
-                metrics=(Metric(metric, cmp.before, cmp.after),),
-                record_ids=tuple(cmp.runs["run_id"]),
-                evidence=group_evidence(group.source, group.records, (cmp.best, "best run"),
-                                        (cmp.baseline, "baseline run")),
-                facts={"experiment": group.subject, "metric": metric, "direction": direction,
-                       "runs": int(len(cmp.runs)), "baseline_kind": cmp.baseline_kind,
-                       "best_run": cmp.best["name"], "baseline_run": cmp.baseline["name"],
-                       "improvement": round(cmp.improvement, 6)},
-                identity=(metric, campaign),
-            ))
+            findings.append(self.make_finding("metric_lift", group, campaign, cmp, cmp.best["time"], {
+                "best_run": cmp.best["name"], "baseline_run": cmp.baseline["name"]}))
         return findings
