@@ -42,6 +42,17 @@ max_results = {max_results}
 Log = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class PagedResult:
+    """The same backfill with a smaller runs page: the memory/requests trade-off."""
+
+    page: int
+    rss: float
+    seconds: float
+    requests: int
+    minimum: int
+
+
 @dataclass
 class SizeResult:
     runs: int
@@ -58,12 +69,8 @@ class SizeResult:
     nightly_counted: int = 0
     minimum_backfill: int = 0
     minimum_nightly: int = 0
-    # the same backfill with a smaller runs page: the memory/requests trade-off
-    small_page: int = 0
-    small_page_rss: float = 0.0
-    small_page_seconds: float = 0.0
-    small_page_requests: int = 0
-    small_page_minimum: int = 0
+    nightly_seconds: float = 0.0
+    paged: list["PagedResult"] = field(default_factory=list)
 
     @property
     def harvest_seconds(self) -> float:
@@ -121,9 +128,9 @@ def floor_cmd(url: str, since_ms: int, handles: list[str]) -> list[str]:
 
 
 def measure_size(server_url: str, data: TrackingData, work: Path, scale: Scale, log: Log,
-                 small_page: int = 0) -> SizeResult:
+                 small_pages: tuple[int, ...] = ()) -> SizeResult:
     result = SizeResult(runs=data.runs, mine=data.runs_by_user.get(ME, 0))
-    env = child_env()
+    env = child_env(HARVESTER_HOME=str(work / "home"))  # its own lock and logs, not the user's
     for rep in range(scale.repeats):
         # Interleaved, so load from other processes on the machine hits both sides alike.
         cfg = write_config(work / f"harvest-{data.runs}-{rep}.toml", work / f"store-{data.runs}-{rep}.db", server_url)
@@ -146,13 +153,15 @@ def measure_size(server_url: str, data: TrackingData, work: Path, scale: Scale, 
         nightly = run_timed(harvester_cmd(cfg), env=env, cwd=work).check("nightly harvest")
         result.nightly_requests, result.nightly_by_endpoint = proxy.total, proxy.snapshot()
         result.nightly_counted = nightly.json()["sources"][0]["requests"]
-        if small_page:
+        result.nightly_seconds = nightly.seconds
+        for page in small_pages:
             proxy.reset()
-            cfg = write_config(work / f"paged-{data.runs}.toml", work / f"paged-{data.runs}.db", proxy.url, small_page)
+            cfg = write_config(work / f"paged-{data.runs}-{page}.toml", work / f"paged-{data.runs}-{page}.db",
+                               proxy.url, page)
             paged = run_timed(harvester_cmd(cfg, "--since", "90d"), env=env, cwd=work).check("small-page backfill")
-            result.small_page, result.small_page_requests = small_page, proxy.total
-            result.small_page_rss, result.small_page_seconds = paged.max_rss_mb, paged.seconds
-            result.small_page_minimum = minimum_backfill(data, small_page)
+            result.paged.append(PagedResult(page, paged.max_rss_mb, paged.seconds, proxy.total,
+                                            minimum_backfill(data, page)))
+            log(f"  {data.runs:,} runs with max_results = {page:,}: {paged.max_rss_mb:.0f} MB, {proxy.total} requests")
     result.minimum_backfill = minimum_backfill(data)
     result.minimum_nightly = minimum_nightly(data, running_mine=RUNNING_RUNS // 2)
     log(f"  {data.runs:,} runs: backfill {result.backfill_requests} requests (minimum {result.minimum_backfill}), "
@@ -180,7 +189,7 @@ def run_mlflow(scale: Scale, work: Path, log: Log) -> list[Row]:
                 add_runs(data, size - data.runs)
                 log(f"grew the server's history to {data.runs:,} runs in {time.perf_counter() - t:.1f}s")
             last = size == scale.runs[-1]
-            results.append(measure_size(server.url, data, work, scale, log, scale.small_page if last else 0))
+            results.append(measure_size(server.url, data, work, scale, log, scale.small_pages if last else ()))
     finally:
         server.stop()
     return mlflow_rows(results)
@@ -217,7 +226,8 @@ def mlflow_rows(results: list[SizeResult]) -> list[Row]:
         agree = "" if r.nightly_counted == r.nightly_requests else \
             f"; the harvester's own count says {r.nightly_counted}"
         rows.append(Row("requests", f"nightly with nothing new, {r.runs:,} runs", r.nightly_requests, "requests",
-                        r.minimum_nightly, 1.0, f"{endpoints(r.nightly_by_endpoint)}{agree}"))
+                        r.minimum_nightly, 1.0, f"{endpoints(r.nightly_by_endpoint)}{agree}; took "
+                                                f"{r.nightly_seconds:.1f}s through the proxy, drafting included"))
     if len(results) > 1:
         small, big = results[0], results[-1]
         rows.append(Row("requests", f"nightly growth, {small.runs:,} → {big.runs:,} runs",
@@ -231,13 +241,12 @@ def mlflow_rows(results: list[SizeResult]) -> list[Row]:
     for r in results:
         rows.append(Row("memory", f"harvest peak RSS, {r.runs:,} runs", r.harvest_rss, "MB", None, 300,
                         f"max_results = {RUNS_PAGE:,}; the floor process peaked at {r.floor_same_rss:.0f} MB"))
-        if r.small_page:
-            rows.append(Row("memory", f"harvest peak RSS, {r.runs:,} runs, max_results = {r.small_page:,}",
-                            r.small_page_rss, "MB", None, 300,
-                            f"the same backfill with smaller run pages: {r.small_page_requests} requests "
-                            f"(minimum {r.small_page_minimum} at that page size), {r.small_page_seconds:.1f}s "
-                            f"through the counting proxy"))
-            rows.append(Row("requests", f"backfill, {r.runs:,} runs, max_results = {r.small_page:,}",
-                            r.small_page_requests, "requests", r.small_page_minimum, 1.0,
-                            "the memory trade-off above"))
+        for p in r.paged:
+            rows.append(Row("memory", f"harvest peak RSS, {r.runs:,} runs, max_results = {p.page:,}",
+                            p.rss, "MB", None, 300,
+                            f"the same backfill with smaller run pages: {p.requests} requests "
+                            f"(minimum {p.minimum} at that page size), {p.seconds:.1f}s through the counting proxy"))
+        for p in r.paged:
+            rows.append(Row("requests", f"backfill, {r.runs:,} runs, max_results = {p.page:,}",
+                            p.requests, "requests", p.minimum, 1.0, "the memory trade-off above"))
     return rows

@@ -13,17 +13,17 @@ class Scale:
     repeats: int               # timed harvests (and floors) per size; the median is reported
     drafting_records: int      # stored runs for rules + drafting alone
     startup_repeats: int
-    small_page: int            # a smaller runs page tried at the largest size: memory against requests
+    small_pages: tuple[int, ...]  # smaller runs pages tried at the largest size: memory against requests
     saas_items: int            # size of the recorded GitHub / Jira / W&B histories
     experiments: int = 20
     models: int = 10
 
 
 SCALES = {
-    "smoke": Scale("smoke", runs=(200, 400), repeats=1, drafting_records=2000, startup_repeats=3, small_page=50,
-                   saas_items=120),
+    "smoke": Scale("smoke", runs=(200, 400), repeats=1, drafting_records=2000, startup_repeats=3,
+                   small_pages=(50,), saas_items=120),
     "small": Scale("small", runs=(1000, 5000), repeats=2, drafting_records=10000, startup_repeats=5,
-                   small_page=1000, saas_items=300),
+                   small_pages=(1000,), saas_items=300),
     "full": Scale("full", runs=(10000, 50000), repeats=3, drafting_records=100000, startup_repeats=9,
-                  small_page=10000, saas_items=600),
+                  small_pages=(10000, 2500), saas_items=600),
 }

@@ -36,8 +36,8 @@ def test_every_benchmark_produces_its_rows(rows):
         assert ("requests", f"nightly with nothing new, {n:,} runs") in cases
         assert ("memory", f"harvest peak RSS, {n:,} runs") in cases
     assert ("requests", f"nightly growth, {small:,} → {big:,} runs") in cases
-    assert ("requests", f"backfill, {big:,} runs, max_results = {SMOKE.small_page}") in cases
-    assert ("memory", f"harvest peak RSS, {big:,} runs, max_results = {SMOKE.small_page}") in cases
+    assert ("requests", f"backfill, {big:,} runs, max_results = {SMOKE.small_pages[0]}") in cases
+    assert ("memory", f"harvest peak RSS, {big:,} runs, max_results = {SMOKE.small_pages[0]}") in cases
     assert ("scale", f"harvest time growth, {small:,} → {big:,} runs") in cases
     assert len(by(rows, "drafting")) == 3
     assert len(by(rows, "startup")) == 1
