@@ -41,6 +41,22 @@ class Counted:
     nightly: int
     nightly_counted: int
     records: int
+    backfill_calls: str = ""
+    nightly_calls: str = ""
+
+
+def describe_calls(calls) -> str:
+    """'GET /user×1, GET /search/issues×3': what the fake API was asked, in order of first use."""
+    from collections import Counter
+    from urllib.parse import urlsplit
+
+    seen = Counter(f"{c.request.method} {urlsplit(c.request.url).path}" for c in calls)
+    return ", ".join(f"{k}×{n}" for k, n in seen.items())
+
+
+def spread(i: int, n: int) -> datetime:
+    """The i-th of n moments spread evenly over the last 85 days (inside `--since 90d`, never ahead of now)."""
+    return NOW - timedelta(days=85) + timedelta(days=85) * (i / n)
 
 
 def pages(items: int, per_page: int) -> int:
@@ -96,13 +112,14 @@ def count_harvests(folder: Path, table: str, install: Callable) -> Counted:
             backfill = len(rsps.calls)
             second = run_harvest(store, config)
             nightly = len(rsps.calls) - backfill
+            calls = list(rsps.calls)
     finally:
         store.close()
     for summary in (first, second):
         if not summary.ok:
             raise RuntimeError(f"harvest failed: {summary.sources[0].error}")
     return Counted(backfill, first.sources[0].requests, nightly, second.sources[0].requests,
-                   first.sources[0].records)
+                   first.sources[0].records, describe_calls(calls[:backfill]), describe_calls(calls[backfill:]))
 
 
 def rows_for(source: str, counted: Counted, minimum_backfill: int, minimum_nightly: int, history: str,
@@ -112,9 +129,10 @@ def rows_for(source: str, counted: Counted, minimum_backfill: int, minimum_night
 
     return [
         Row("saas", f"{source}: backfill, {history}", counted.backfill, "requests", minimum_backfill, 1.0,
-            f"{counted.records:,} records; {backfill_note}{agree(counted.backfill, counted.backfill_counted)}"),
+            f"{counted.records:,} records; {counted.backfill_calls}; {backfill_note}"
+            f"{agree(counted.backfill, counted.backfill_counted)}"),
         Row("saas", f"{source}: nightly with nothing new", counted.nightly, "requests", minimum_nightly, 1.0,
-            f"{nightly_note}{agree(counted.nightly, counted.nightly_counted)}"),
+            f"{counted.nightly_calls}; {nightly_note}{agree(counted.nightly, counted.nightly_counted)}"),
     ]
 
 
@@ -128,8 +146,8 @@ def measure_github(scale: Scale, folder: Path) -> list[Row]:
 
     n_prs, n_reviews = scale.saas_items // 2, scale.saas_items
     prs = [gh.pr_item(i + 1, title=f"Improve feature pipeline step {i + 1}", repo="acme/fraud",
-                      merged=NOW - timedelta(days=85) + timedelta(hours=8 * i)) for i in range(n_prs)]
-    reviews = [gh.review_node(i + 1, NOW - timedelta(days=85) + timedelta(hours=5 * i)) for i in range(n_reviews)]
+                      merged=spread(i, n_prs)) for i in range(n_prs)]
+    reviews = [gh.review_node(i + 1, spread(i, n_reviews)) for i in range(n_reviews)]
 
     def graphql(request):
         variables = json.loads(request.body)["variables"]
@@ -152,8 +170,8 @@ def measure_github(scale: Scale, folder: Path) -> list[Row]:
     return rows_for("github", counted, 1 + pages(n_prs, 100) + pages(n_reviews, 100),
                     pages(0, 100) + pages(0, 100), f"{n_prs} merged PRs, {n_reviews} reviews",
                     "minimum = GET /user + PR search pages of 100 + review GraphQL pages of 100",
-                    "minimum = one PR search + one review query; the token's user id never changes, so "
-                    "GET /user on every harvest is avoidable (remember it in the cursor, or set user_id)")
+                    "minimum = one PR search + one review query (the token's user id never changes, so it "
+                    "need not be asked again)")
 
 
 # Jira -------------------------------------------------------------------------------------------
@@ -166,7 +184,7 @@ def measure_jira(scale: Scale, folder: Path) -> list[Row]:
 
     n = scale.saas_items
     issues = sorted((fake.issue(f"ML-{i + 1}", f"Ship pipeline change {i + 1}", assignee=fake.cloud_user(),
-                                resolved=NOW - timedelta(days=85) + timedelta(hours=3 * i))
+                                resolved=spread(i, n))
                      for i in range(n)), key=lambda i: i["fields"]["updated"])
     berlin = fake.BERLIN
 
@@ -210,7 +228,7 @@ def measure_wandb(scale: Scale, folder: Path) -> list[Row]:
     for i in range(runs):
         project = f"project-{i % WANDB_PROJECTS:02d}"
         user = "ada" if rng.random() < 0.7 else "grace"
-        created = NOW - timedelta(days=85) + timedelta(minutes=int(85 * 24 * 60 * i / runs))
+        created = spread(i, runs)
         api.add_run("acme", project, fake.make_run(f"run{i:05d}", user, created, summary={"val_auc": rng.random()},
                                                    config={"lr": 0.01}))
         mine[project] = mine.get(project, 0) + (user == "ada")

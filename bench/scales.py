@@ -25,5 +25,5 @@ SCALES = {
     "small": Scale("small", runs=(1000, 5000), repeats=2, drafting_records=10000, startup_repeats=5,
                    small_pages=(1000,), saas_items=300),
     "full": Scale("full", runs=(10000, 50000), repeats=3, drafting_records=100000, startup_repeats=9,
-                  small_pages=(10000, 2500), saas_items=600),
+                  small_pages=(10000, 5000, 2500), saas_items=600),
 }
