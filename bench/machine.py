@@ -38,14 +38,14 @@ def _version(package: str) -> str:
 
 
 def _commit() -> str:
-    """The code measured: the commit, and whether the working tree differed from it."""
+    """The code measured: the commit, and whether the tool's code in the working tree differed from it."""
     import subprocess
 
     repo = Path(__file__).resolve().parent.parent
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True,
                               timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "harvester", "connectors", "rules"], cwd=repo,
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"

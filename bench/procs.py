@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -31,25 +31,52 @@ class Timed:
         return self
 
 
+# A small launcher between the benchmark and the measured command. On Linux a child's
+# ru_maxrss starts from the RSS of the process it was forked from (exec keeps the high-water
+# mark of the forked copy), so a command spawned straight from a benchmark process that has
+# grown to 300 MB would report at least 300 MB. Forked from this ~10 MB launcher instead, the
+# command reports its own peak. The launcher also times fork to exit, leaving out its own start.
+LAUNCHER = """
+import json, os, sys, time
+report, cmd = sys.argv[1], sys.argv[2:]
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - started
+with open(report, "w") as f:
+    json.dump({"seconds": seconds, "max_rss_kb": usage.ru_maxrss, "returncode": os.waitstatus_to_exitcode(status)}, f)
+"""
+
+
 def run_timed(cmd: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None,
               timeout: float = 3600) -> Timed:
-    """Wall time from spawn to exit, and ru_maxrss of this child alone (os.wait4 reports
-    the usage of the one process waited for, not of every child this process ever had)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=env, cwd=cwd)
-        killer = threading.Timer(timeout, proc.kill)
-        killer.start()
+    """Wall time from spawn to exit and the peak RSS of the command alone."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".json") as report:
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, report.name, *cmd], stdout=out, stderr=err,
+                                env=env, cwd=cwd, start_new_session=True)
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            killer.cancel()
-        seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise RuntimeError(f"{cmd[0]} did not finish within {timeout:.0f}s") from None
         out.seek(0)
         err.seek(0)
-        return Timed(seconds=seconds, max_rss_mb=usage.ru_maxrss / 1024, returncode=proc.returncode,
-                     stdout=out.read().decode(errors="replace"), stderr=err.read().decode(errors="replace"))
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        try:
+            measured = json.loads(Path(report.name).read_text() or "{}")
+        except ValueError:
+            measured = {}
+        if not measured:
+            raise RuntimeError(f"the launcher for {cmd[0]} failed ({proc.returncode}):\n{stderr[-2000:]}")
+        return Timed(seconds=measured["seconds"], max_rss_mb=measured["max_rss_kb"] / 1024,
+                     returncode=measured["returncode"], stdout=stdout, stderr=stderr)
 
 
 def median(values: Sequence[float]) -> float:
