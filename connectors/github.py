@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Mapping
 
@@ -113,7 +113,8 @@ class GithubConnector(Connector):
         return timedelta(minutes=self.settings.overlap_minutes)
 
     def me(self) -> dict[str, Any]:
-        """Who the token belongs to, by numeric id (logins can be renamed); one GET per harvest."""
+        """Who the token belongs to, by numeric id (logins can be renamed): from the settings,
+        else remembered in a cursor (see `recall_me`), else one GET /user."""
         if self._me is None:
             if self.settings.user_id:
                 self._me = {"id": self.settings.user_id, "login": None}
@@ -124,7 +125,26 @@ class GithubConnector(Connector):
                 self._me = {"id": data["id"], "login": data.get("login")}
         return self._me
 
+    def recall_me(self, cursor: Cursor | None, window: HarvestWindow) -> None:
+        """Reuse the id an earlier harvest asked for. A forced harvest (--since) asks again,
+        which is how a changed token is picked up."""
+        saved = cursor.state.get("me") if cursor and not window.forced else None
+        if self._me is None and isinstance(saved, dict) and saved.get("base_url") == self.settings.base_url \
+                and isinstance(saved.get("id"), int):
+            self._me = {"id": saved["id"], "login": saved.get("login")}
+
+    def remember_me(self, stream: str, cursor: Cursor | None) -> Cursor | None:
+        if self._me is None or self.settings.user_id:
+            return cursor
+        me = {"base_url": self.settings.base_url, **self._me}
+        if cursor is None:
+            return Cursor(source=self.instance, stream=stream, value=None, state={"me": me}, updated_at=utcnow())
+        if cursor.state.get("me") == me:
+            return cursor
+        return replace(cursor, state={**cursor.state, "me": me}, updated_at=utcnow())
+
     def fetch(self, stream: str, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
+        self.recall_me(cursor, window)
         if stream == "pull_requests":
             yield from self.fetch_pull_requests(cursor, window)
         elif stream == "reviews" and self.settings.reviews:
@@ -133,6 +153,9 @@ class GithubConnector(Connector):
             yield from self.fetch_repo_events(stream, cursor, window)
 
     def advance_cursor(self, stream, cursor, page, final=False):
+        return self.remember_me(stream, self.advance_stream_cursor(stream, cursor, page, final))
+
+    def advance_stream_cursor(self, stream, cursor, page, final):
         if stream == "pull_requests":
             return watermark_cursor(self.instance, stream, cursor, page,
                                     lambda r: datetime.fromisoformat(r.attributes["updated_at"]))
@@ -140,7 +163,8 @@ class GithubConnector(Connector):
             if not final or stream not in self._repo_state:
                 return cursor
             return Cursor(source=self.instance, stream=stream, value=utcnow().isoformat(),
-                          state={"repos": self._repo_state[stream]}, updated_at=utcnow())
+                          state={**(cursor.state if cursor else {}), "repos": self._repo_state[stream]},
+                          updated_at=utcnow())
         return super().advance_cursor(stream, cursor, page, final)
 
     # pull requests ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from urllib.parse import urlparse
 
 import pytest
 import responses
@@ -118,6 +119,38 @@ def test_second_harvest_adds_nothing_and_asks_only_for_updates(store, fake):
     assert f"updated:>={iso(watermark)}" in fake.queries[0]
 
 
+def user_calls(fake) -> int:
+    return sum(1 for c in fake.rsps.calls if c.request.url.split("?")[0].endswith("/user"))
+
+
+def test_user_id_is_remembered_in_the_cursor_and_asked_again_when_forced(store, fake, rsps):
+    fake.prs = [pr_item(n, merged=T0 + timedelta(hours=n)) for n in range(1, 4)]
+    no_graphql(rsps)
+    first = harvest(store, make_connector(reviews=True))
+    assert first.ok, first.sources[0].error
+    assert user_calls(fake) == 1
+    me = {"base_url": "https://api.github.com", "id": ME["id"], "login": ME["login"]}
+    assert store.load_cursor("github-work", "pull_requests").state["me"] == me
+    assert store.load_cursor("github-work", "reviews").state["me"] == me  # kept even with no reviews yet
+
+    nightly = harvest(store, make_connector(reviews=True))
+    assert nightly.ok, nightly.sources[0].error
+    assert user_calls(fake) == 1  # nightly: the token's id came from the cursor
+
+    forced = harvest(store, make_connector(), since="30d")
+    assert forced.ok and user_calls(fake) == 2  # --since asks again, so a new token is picked up
+    assert store.count_records("github-work", "pull_request") == 3
+
+
+def test_remembered_user_id_is_not_reused_for_another_server(store, fake, rsps):
+    harvest(store, make_connector())
+    other = FakeGithub(rsps, base="https://ghe.example.com/api/v3").install()
+    moved = harvest(store, make_connector(base_url="https://ghe.example.com/api/v3"))
+    assert moved.ok, moved.sources[0].error
+    assert sum(1 for c in rsps.calls if urlparse(c.request.url).hostname == "ghe.example.com"
+               and c.request.url.split("?")[0].endswith("/user")) == 1
+
+
 def test_pr_updated_after_merge_is_refreshed_not_duplicated(store, fake):
     fake.prs = [pr_item(1, body="first text")]
     harvest(store, make_connector())
@@ -158,7 +191,8 @@ def test_malformed_items_are_skipped_or_kept_safely(store, fake, rsps):
 def test_empty_search_results(store, fake):
     summary = harvest(store, make_connector())
     assert summary.ok and summary.sources[0].records == 0
-    assert store.load_cursor("github-work", "pull_requests") is None
+    cursor = store.load_cursor("github-work", "pull_requests")
+    assert cursor.value is None and set(cursor.state) == {"me"}  # no watermark yet, only who I am
 
 
 # rate limits --------------------------------------------------------------------------------------
@@ -365,7 +399,7 @@ def test_releases_and_deployments_stop_at_the_watermark_and_use_etags(store, fak
     second = harvest(store, make_connector(repos=["acme/fraud"], reviews=True))
     assert second.ok and second.sources[0].streams["releases"] == 0 and second.sources[0].streams["deployments"] == 0
     assert seen_headers[-2:] == ['W/"r1"', 'W/"d1"']  # 304s: nothing new, no rate limit spent
-    assert len(rsps.calls) - calls_before == 5  # user, one search, one GraphQL query, two 304s
+    assert len(rsps.calls) - calls_before == 4  # one search, one GraphQL query, two 304s
     assert store.count_records("github-work", "release") == 2
 
 
