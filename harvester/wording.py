@@ -88,11 +88,13 @@ def word_model_promoted(f: Finding) -> tuple[str, str]:
     return statement, prompt
 
 
-def word_efficiency(verb: str, prompt: str) -> Wording:
+def word_efficiency(verb: str, prompt: str, rising_verb: str = "Raised") -> Wording:
+    """`verb` for a metric that went down (latency, cost); `rising_verb` for one that went up (throughput)."""
     def word(f: Finding) -> tuple[str, str]:
         head, *rest = f.metrics
+        rising = head.before is not None and head.after is not None and head.after > head.before
         also = "; also " + "; ".join(describe_metric(m) for m in rest) if rest else ""
-        statement = (f"{verb} {describe_metric(head)} on {f.subject}{also}, "
+        statement = (f"{rising_verb if rising else verb} {describe_metric(head)} on {f.subject}{also}, "
                      f"measured over {plural(int(f.facts.get('runs', 0)), 'tracked run')}.")
         return statement, prompt
 

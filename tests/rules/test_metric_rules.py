@@ -7,6 +7,7 @@ from harvester.rules.efficiency import CostReductionRule, LatencyReductionRule
 from harvester.rules.experiment_campaign import ExperimentCampaignRule
 from harvester.rules.metric_lift import MetricLiftRule
 from harvester.rules.metric_names import metric_direction, metric_family
+from harvester.wording import word_finding
 from tests.rules.factories import run
 
 
@@ -132,6 +133,14 @@ def test_latency_and_throughput_wins_are_one_finding():
     [f] = detect(LatencyReductionRule(), records)
     assert [m.name for m in f.metrics] == ["throughput_qps", "p99_latency_ms"]
     assert f.metrics[1].unit == "ms"
+    statement, _ = word_finding(f)
+    assert statement.startswith("Raised throughput_qps from 100 to 180 (+80.0%) on fraud; also p99_latency_ms")
+
+
+def test_latency_win_is_worded_as_a_cut():
+    records = [run(0, {"p99_latency_ms": 400}), run(1, {"p99_latency_ms": 250})]
+    [f] = detect(LatencyReductionRule(), records)
+    assert word_finding(f)[0].startswith("Cut p99_latency_ms from 400 ms to 250 ms (-37.5%) on fraud")
 
 
 def test_small_latency_change_is_noise():
