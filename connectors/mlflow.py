@@ -7,7 +7,6 @@ functions fed with REST-shaped JSON, so tests can use recorded payloads.
 from __future__ import annotations
 
 import fnmatch
-import heapq
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,13 +16,14 @@ from urllib.parse import quote
 
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow
+from harvester.connectors.mlflow_rest import PageToken, rest_host_creds, run_to_json, stream_runs_page
 from harvester.errors import AuthError, ConnectorError, TransientError
 from harvester.models import Cursor, Record, utcnow
 from harvester.timeutil import from_ms, to_ms
 
 RUN_OVERLAP = timedelta(minutes=10)
 ID_CHUNK = 100
-NOISY_TAG_PREFIXES = ("mlflow.log-model", "mlflow.source.git", "mlflow.databricks")
+RUN_ORDER = ("attributes.start_time ASC", "attributes.run_id ASC")
 
 
 @dataclass(frozen=True)
@@ -158,19 +158,24 @@ class MlflowConnector(Connector):
         return self._experiments
 
     def search_runs(self, filter_string: str) -> Iterator[dict]:
-        """Every page of one runs query, oldest first, as REST-shaped JSON."""
+        """Every page of one runs query, oldest first, as REST-shaped JSON, run by run."""
         ids = list(self.experiments())
         if not ids:
             return
-        token = None
+        creds = rest_host_creds(self.client)
+        page_token = None
         while True:
-            page = self.client.search_runs(ids, filter_string=filter_string, max_results=self.settings.max_results,
-                                           order_by=["attributes.start_time ASC", "attributes.run_id ASC"],
-                                           page_token=token)
-            for run in page:
-                yield run_to_json(run)
-            token = page.token
-            if not token:
+            token = PageToken()
+            if creds is not None:
+                yield from stream_runs_page(creds, ids, filter_string, self.settings.max_results, RUN_ORDER,
+                                            page_token, token)
+            else:  # a file or database store: no HTTP, nothing to stream
+                page = self.client.search_runs(ids, filter_string=filter_string, max_results=self.settings.max_results,
+                                               order_by=list(RUN_ORDER), page_token=page_token)
+                yield from (run_to_json(run) for run in page)
+                token.value = page.token
+            page_token = token.value
+            if not page_token:
                 break
 
     def fetch_runs(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
@@ -180,12 +185,15 @@ class MlflowConnector(Connector):
             ids = ", ".join(quote_value(i) for i in chunk)
             for run in self.search_runs(f"attributes.run_id IN ({ids})"):
                 yield parse_run(run, self.instance, experiments, self.ui_url, self.handles)
-        start_ms = to_ms(window.start(cursor, RUN_OVERLAP))
-        # OR is not allowed in MLflow filters: one query per handle, merged by start time.
-        queries = [self.search_runs(f"attributes.start_time >= {start_ms} and tags.`mlflow.user` = {quote_value(h)}")
-                   for h in sorted(self.handles)]
-        for run in heapq.merge(*queries, key=lambda r: (r["info"].get("start_time") or 0, r["info"]["run_id"])):
-            yield parse_run(run, self.instance, experiments, self.ui_url, self.handles)
+        # OR is not allowed in MLflow filters: one query per handle, one after the other (a
+        # stream open per handle could stall a server with few workers). Each handle keeps its
+        # own mark in the cursor until the stream is done, so a crash resumes every handle from
+        # where it got to.
+        for handle in sorted(self.handles):
+            start_ms = to_ms(handle_start(handle, cursor, window))
+            for run in self.search_runs(f"attributes.start_time >= {start_ms} "
+                                        f"and tags.`mlflow.user` = {quote_value(handle)}"):
+                yield parse_run(run, self.instance, experiments, self.ui_url, self.handles)
 
     def advance_cursor(self, stream, cursor, page, final=False):
         if stream == "registry":
@@ -193,19 +201,26 @@ class MlflowConnector(Connector):
                 return cursor
             return Cursor(source=self.instance, stream=stream, value=utcnow().isoformat(),
                           state=self._registry_state, updated_at=utcnow())
-        # Runs: a watermark on start time, plus the runs still RUNNING, re-read next time.
-        running = set(cursor.state.get("running", [])) if cursor else set()
+        # Runs: a watermark on start time that every handle has reached (`value`), the marks of
+        # handles read further in an unfinished harvest, and the runs still RUNNING.
+        state = dict(cursor.state) if cursor else {}
+        running = set(state.get("running", []))
+        marks = dict(state.get("marks", {}))
+        rereads = frozenset(running)
         for r in page:
             (running.add if r.attributes.get("status") == "running" else running.discard)(r.external_id)
+            handle, started = (r.actor or "").strip().lower(), r.attributes.get("started_at")
+            if handle in self.handles and started and r.external_id not in rereads:
+                marks[handle] = latest_time(marks.get(handle), started)
         value = cursor.value if cursor else None
-        if page:
-            latest = max(datetime.fromisoformat(r.attributes["started_at"]) for r in page)
-            if value is None or latest > datetime.fromisoformat(value):
-                value = latest.isoformat()
-        if value is None and not running:
+        if final:
+            for mark in marks.values():
+                value = latest_time(value, mark)
+            marks = {}
+        if value is None and not running and not marks:
             return cursor
-        return Cursor(source=self.instance, stream=stream, value=value, state={"running": sorted(running)},
-                      updated_at=utcnow())
+        return Cursor(source=self.instance, stream=stream, value=value,
+                      state={"running": sorted(running), "marks": marks}, updated_at=utcnow())
 
     # registry ---------------------------------------------------------------------------------
 
@@ -272,6 +287,19 @@ class MlflowConnector(Connector):
 # pure helpers -------------------------------------------------------------------------------------
 
 
+def latest_time(a: str | None, b: str) -> str:
+    return b if a is None or datetime.fromisoformat(b) > datetime.fromisoformat(a) else a
+
+
+def handle_start(handle: str, cursor: Cursor | None, window: HarvestWindow) -> datetime:
+    """Where one handle's runs query starts: its own mark from an interrupted harvest, else the
+    watermark all handles reached, less an overlap (or --since / the first-harvest default)."""
+    mark = cursor.state.get("marks", {}).get(handle) if cursor and not window.forced else None
+    if mark:
+        return datetime.fromisoformat(mark) - RUN_OVERLAP
+    return window.start(cursor, RUN_OVERLAP)
+
+
 def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
     items = list(items)
     for i in range(0, len(items), size):
@@ -288,20 +316,6 @@ def select_experiment(name: str, include: Sequence[str], exclude: Sequence[str])
     if include and not any(fnmatch.fnmatchcase(name, p) for p in include):
         return False
     return not any(fnmatch.fnmatchcase(name, p) for p in exclude)
-
-
-def run_to_json(run) -> dict:
-    """An mlflow Run entity in the REST API's JSON shape (what runs/search returns)."""
-    info = run.info
-    return {
-        "info": {"run_id": info.run_id, "run_name": info.run_name, "experiment_id": info.experiment_id,
-                 "user_id": info.user_id, "status": info.status, "start_time": info.start_time,
-                 "end_time": info.end_time, "lifecycle_stage": info.lifecycle_stage},
-        "data": {"metrics": [{"key": k, "value": v} for k, v in run.data.metrics.items()],
-                 "params": [{"key": k, "value": v} for k, v in run.data.params.items()],
-                 "tags": [{"key": k, "value": v} for k, v in run.data.tags.items()
-                          if not k.startswith(NOISY_TAG_PREFIXES)]},
-    }
 
 
 def kv(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:

@@ -197,6 +197,51 @@ def test_interrupted_harvest_resumes_to_the_same_drafts(world, tmp_path, monkeyp
     assert sorted(d["statement"] for d in drafts(config)) == sorted(d["statement"] for d in drafts(clean))
 
 
+def test_crash_between_handles_resumes_each_from_its_own_mark(world, tmp_path, monkeypatch, database_url):
+    """Handles are read one after the other: a crash after the first handle's runs are committed
+    must not make the next harvest skip the second handle's older runs."""
+    seeder, n, config = world
+    seed_quarter(seeder, n)
+    text = config.read_text() + "\n[harvest]\npage_size = 3\n"
+    config.write_text(text)
+
+    from harvester.config import load_config
+    from harvester.store.store import Store, open_store
+
+    def runs_cursor(path):
+        cfg = load_config(path)
+        return open_store(cfg.store.url, cfg.identity.owner).load_cursor("mlflow-test", "runs")
+
+    original = Store.save_page
+    root = f"root-{n['uid']}"
+    pages_with_root = []
+
+    def crash_on_second_page_of_root(self, records, cursor):
+        if any(r.actor == root for r in records):
+            pages_with_root.append(len(records))
+            if len(pages_with_root) == 2:
+                raise KeyboardInterrupt
+        return original(self, records, cursor)
+
+    monkeypatch.setattr(Store, "save_page", crash_on_second_page_of_root)
+    assert run_cli("--config", str(config), "harvest", "--since", "90d").exit_code == 130
+    monkeypatch.setattr(Store, "save_page", original)
+    cursor = runs_cursor(config)
+    assert set(cursor.state["marks"]) == {n["me"], root} and cursor.value is None
+
+    resumed = harvest(config)  # a plain nightly run, no --since
+    assert resumed["ok"]
+    cursor = runs_cursor(config)
+    assert cursor.state["marks"] == {} and cursor.value is not None
+
+    clean_db = tmp_path / "clean.db"
+    clean = tmp_path / "clean.toml"
+    clean.write_text(text.replace(f'url = "{database_url}"', f'url = "sqlite:///{clean_db}"'))
+    harvest(clean, "--since", "90d")
+    assert sorted(d["statement"] for d in drafts(config)) == sorted(d["statement"] for d in drafts(clean))
+    assert len(drafts(config)) == 4
+
+
 def test_decided_and_edited_drafts_are_never_touched(world):
     seeder, n, config = world
     seed_quarter(seeder, n)

@@ -1,0 +1,100 @@
+"""Stream MLflow's runs/search response run by run.
+
+`MlflowClient.search_runs` holds a whole page in memory several times over (the JSON text,
+the parsed dicts, the protobuf, the entities): at 50,000 runs a page that is hundreds of MB.
+Here the response is parsed as it arrives (ijson's C backend), so a harvest holds one run at a
+time, whatever the page size. Credentials, retries and TLS settings stay mlflow's own: the
+request goes through `mlflow.utils.rest_utils.http_request` with the tracking store's host creds.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+SEARCH_RUNS_ENDPOINT = "/api/2.0/mlflow/runs/search"
+CHUNK_BYTES = 256 * 1024
+NOISY_TAG_PREFIXES = ("mlflow.log-model", "mlflow.source.git", "mlflow.databricks")
+RUN_INFO_KEYS = ("run_id", "run_name", "experiment_id", "user_id", "status", "start_time", "end_time",
+                 "lifecycle_stage")
+
+
+@dataclass
+class PageToken:
+    """Filled in once a page has been read to the end."""
+
+    value: str | None = None
+
+
+def rest_host_creds(client) -> Any | None:
+    """The tracking store's credentials when it speaks REST; None for a file or database store."""
+    from mlflow.store.tracking.rest_store import RestStore
+
+    store = client._tracking_client.store
+    return store.get_host_creds() if isinstance(store, RestStore) else None
+
+
+def stream_runs_page(host_creds, experiment_ids: Sequence[str], filter_string: str, max_results: int,
+                     order_by: Sequence[str], page_token: str | None, token: PageToken) -> Iterator[dict]:
+    """One runs/search page, run by run, each trimmed to what the harvester keeps."""
+    from mlflow.utils.rest_utils import http_request, verify_rest_response
+
+    body = {"experiment_ids": list(experiment_ids), "filter": filter_string, "run_view_type": "ACTIVE_ONLY",
+            "max_results": max_results, "order_by": list(order_by)}
+    if page_token:
+        body["page_token"] = page_token
+    response = http_request(host_creds, SEARCH_RUNS_ENDPOINT, "POST", json=body, stream=True)
+    with closing(response):
+        if response.status_code != 200:
+            verify_rest_response(response, SEARCH_RUNS_ENDPOINT)  # raises mlflow's own exception
+        for run in parse_runs_stream(response.iter_content(CHUNK_BYTES), token):
+            yield trim_run_json(run)
+
+
+def parse_runs_stream(chunks: Iterable[bytes], token: PageToken) -> Iterator[dict]:
+    """Each element of `runs` as it is parsed; `next_page_token` wherever it sits in the object."""
+    import ijson
+
+    runs, tokens = ijson.sendable_list(), ijson.sendable_list()
+    # Two prefix filters over the same bytes: both run in C, so Python sees only whole runs.
+    run_parser = ijson.items_coro(runs, "runs.item", use_float=True)
+    token_parser = ijson.items_coro(tokens, "next_page_token")
+    for chunk in chunks:
+        run_parser.send(chunk)
+        token_parser.send(chunk)
+        yield from runs
+        del runs[:]
+    run_parser.close()
+    token_parser.close()
+    yield from runs
+    token.value = tokens[0] if tokens and tokens[0] else None
+
+
+def trim_run_json(run: Mapping[str, Any]) -> dict:
+    """A runs/search element without what no rule reads (metric history fields, dataset inputs,
+    bulky system tags), so stored payloads stay small."""
+    info, data = run.get("info") or {}, run.get("data") or {}
+    kept = {k: info.get(k) for k in RUN_INFO_KEYS if k in info}
+    kept.setdefault("run_id", info.get("run_uuid"))  # servers before MLflow 1.x's run_id
+    for key in ("start_time", "end_time"):
+        if isinstance(kept.get(key), str) and kept[key].isdigit():  # proto3's JSON mapping writes int64 as text
+            kept[key] = int(kept[key])
+    return {
+        "info": kept,
+        "data": {"metrics": [{"key": m.get("key"), "value": m.get("value")} for m in data.get("metrics") or ()],
+                 "params": [{"key": p.get("key"), "value": p.get("value")} for p in data.get("params") or ()],
+                 "tags": [{"key": t.get("key"), "value": t.get("value")} for t in data.get("tags") or ()
+                          if not str(t.get("key", "")).startswith(NOISY_TAG_PREFIXES)]},
+    }
+
+
+def run_to_json(run) -> dict:
+    """An mlflow Run entity (file and database stores) in the REST API's JSON shape."""
+    info = run.info
+    return trim_run_json({
+        "info": {k: getattr(info, k) for k in RUN_INFO_KEYS},
+        "data": {"metrics": [{"key": k, "value": v} for k, v in run.data.metrics.items()],
+                 "params": [{"key": k, "value": v} for k, v in run.data.params.items()],
+                 "tags": [{"key": k, "value": v} for k, v in run.data.tags.items()]},
+    })
