@@ -13,7 +13,7 @@ class Scale:
     repeats: int               # timed harvests (and floors) per size; the median is reported
     drafting_records: int      # stored runs for rules + drafting alone
     startup_repeats: int
-    small_pages: tuple[int, ...]  # smaller runs pages tried at the largest size: memory against requests
+    small_pages: tuple[int, ...]  # smaller runs pages tried at the largest size: memory should not change
     saas_items: int            # size of the recorded GitHub / Jira / W&B histories
     experiments: int = 20
     models: int = 10
@@ -25,5 +25,5 @@ SCALES = {
     "small": Scale("small", runs=(1000, 5000), repeats=2, drafting_records=10000, startup_repeats=5,
                    small_pages=(1000,), saas_items=300),
     "full": Scale("full", runs=(10000, 50000), repeats=3, drafting_records=100000, startup_repeats=9,
-                  small_pages=(10000, 5000, 2500), saas_items=600),
+                  small_pages=(5000,), saas_items=600),
 }
