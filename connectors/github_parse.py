@@ -172,7 +172,8 @@ def parse_deployment(item: Mapping[str, Any], source: str, repo: str, me: int | 
         title=clip(f"{ref or str(item.get('sha') or '')[:7]} to {environment or 'an environment'}", TITLE_CHARS),
         url=f"{web}/{repo}/deployments/{environment}" if environment else f"{web}/{repo}/deployments",
         attributes={"repo": repo, "environment": environment, "ref": ref, "sha": item.get("sha"),
-                    "task": item.get("task"), "created_at": created.isoformat(), "creator_id": user_id(creator),
+                    "task": item.get("task"), "production": bool(item.get("production_environment")),
+                    "created_at": created.isoformat(), "creator_id": user_id(creator),
                     "is_bot": is_bot(creator), "description": clip(item.get("description"), 500)},
         payload=dict(item),
     )

@@ -1,7 +1,8 @@
 """MLflow connector: my runs (one search over all experiments) and model-registry events.
 
-HTTP goes through mlflow's own client (mlflow-skinny); parsing lives in pure `parse_*`
-functions fed with REST-shaped JSON, so tests can use recorded payloads.
+HTTP goes through mlflow's own client (mlflow-skinny), except runs/search, which is streamed
+through mlflow's REST helper (see mlflow_rest.py); parsing lives in pure `parse_*` functions fed
+with REST-shaped JSON, so tests can use recorded payloads.
 """
 
 from __future__ import annotations

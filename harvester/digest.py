@@ -20,7 +20,7 @@ from harvester.timeutil import parse_since
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
-CHECKIN_KINDS = ("metric_lift", "model_promoted", "latency_reduction", "cost_reduction")
+CHECKIN_KINDS = ("metric_lift", "model_promoted", "release_shipped", "latency_reduction", "cost_reduction")
 LAST_SENT_KEY = "digest.last_sent"
 CHECKINS_ASKED_KEY = "digest.checkins_asked"
 
@@ -28,6 +28,7 @@ CHECKINS_ASKED_KEY = "digest.checkins_asked"
 KIND_TITLES = {
     "metric_lift": "Model metric lifts",
     "model_promoted": "Models promoted to serving",
+    "release_shipped": "Releases and deployments",
     "latency_reduction": "Latency cuts",
     "cost_reduction": "Cost reductions",
     "experiment_campaign": "Ideas ruled out",

@@ -251,6 +251,22 @@ def word_review_given(f: Finding) -> tuple[str, str]:
     return statement, prompt
 
 
+@words_for("release_shipped")
+def word_release_shipped(f: Finding) -> tuple[str, str]:
+    tags = [str(t) for t in f.facts.get("releases") or ()]
+    deployments = int(f.facts.get("deployments") or 0)
+    parts = []
+    if tags:
+        named = tags[0] if len(tags) == 1 else f"{tags[0]} to {tags[-1]}"
+        parts.append(f"{plural(len(tags), 'release')} ({named})")
+    if deployments:
+        parts.append(plural(deployments, "production deployment"))
+    statement = f"Shipped {' and '.join(parts)} of {f.subject} in {f.facts.get('period') or f.period}."
+    prompt = ("What did these releases put in front of users, and did any move an online metric, cut incidents "
+              "or unblock another team?")
+    return statement, prompt
+
+
 def word_generic(f: Finding) -> tuple[str, str]:
     statement = str(f.facts.get("statement") or f"{f.kind.replace('_', ' ').capitalize()}: {f.subject}.")
     return statement, str(f.facts.get("impact_prompt") or "What outcome did this produce for users or the business?")

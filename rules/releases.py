@@ -1,0 +1,81 @@
+"""Releases and production deployments of mine: one draft per repository and period.
+
+Teams that deploy continuously create many deployments a week, so a single one is never a
+draft; what counts is the period's tally per repository, with the releases named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Iterable
+
+from harvester.models import Evidence, Finding, Metric, Record
+from harvester.rules.base import DetectContext, RecordGroup, Rule
+from harvester.rules.engineering import check_period
+from harvester.timeutil import period_of
+
+
+@dataclass(frozen=True)
+class ReleaseShippedRule(Rule):
+    """Releases I published and deployments I made to a production environment."""
+
+    kinds: ClassVar[frozenset[str]] = frozenset({"release", "deployment"})
+    description: ClassVar[str] = ("Releases I published and deployments I made to production, one draft per "
+                                  "repository per period; pre-releases and bot deployments draft nothing.")
+
+    period: str = "quarter"
+    environments: tuple[str, ...] = ("production", "prod", "live")
+    min_deployments: int = 1
+    _seen: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        check_period(self.period)
+        if self.min_deployments < 1:
+            raise ValueError("min_deployments must be at least 1")
+
+    def counts(self, record: Record) -> bool:
+        a = record.attributes
+        if not record.mine or a.get("is_bot"):
+            return False
+        if record.kind == "release":
+            return not a.get("prerelease")
+        # GitHub marks an environment as production itself; names cover servers and older records.
+        return bool(a.get("production")) or \
+            str(a.get("environment") or "").strip().lower() in {e.lower() for e in self.environments}
+
+    def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
+        for r in group.records:
+            if self.counts(r):
+                key = (group.source, group.subject, period_of(r.occurred_at, self.period))
+                self._seen.setdefault(key, []).append(r)
+        return ()
+
+    def finalize(self, context: DetectContext) -> Iterable[Finding]:
+        seen, findings = dict(self._seen), []
+        self._seen.clear()
+        for (source, repo, period), records in sorted(seen.items()):
+            records.sort(key=lambda r: (r.occurred_at, r.external_id))
+            releases = [r for r in records if r.kind == "release"]
+            deployments = [r for r in records if r.kind == "deployment"]
+            if not releases and len(deployments) < self.min_deployments:
+                continue
+            metrics = []
+            if releases:
+                metrics.append(Metric("releases", None, float(len(releases))))
+            if deployments:
+                metrics.append(Metric("production deployments", None, float(len(deployments))))
+            evidence = [Evidence(url=r.url, label=f"release {r.attributes.get('tag') or r.title}", source=source)
+                        for r in releases[-5:] if r.url]
+            if deployments and deployments[-1].url:
+                evidence.append(Evidence(url=deployments[-1].url, label=f"deployments of {repo}", source=source))
+            findings.append(Finding(
+                rule=self.rule_name(), kind="release_shipped", source=source, subject=repo,
+                occurred_at=records[-1].occurred_at, period=period, metrics=tuple(metrics),
+                record_ids=tuple(r.external_id for r in records), evidence=tuple(evidence),
+                facts={"repo": repo, "period": period, "releases": [r.attributes.get("tag") or r.title
+                                                                     for r in releases],
+                       "deployments": len(deployments),
+                       "environments": sorted({str(r.attributes.get("environment")) for r in deployments})},
+                identity=(period,),
+            ))
+        return findings
