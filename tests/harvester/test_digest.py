@@ -14,7 +14,7 @@ from harvester.models import Draft, Evidence, Metric, utcnow
 from harvester.store import schema
 from tests.support.cli import run_cli, write_config
 from tests.support.mlflow_server import free_port
-from tests.support.smtp import parts_of, smtp_server
+from tests.support.smtp import make_certificate, parts_of, smtp_server
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
@@ -172,6 +172,38 @@ def test_refused_connection_names_the_keys_and_is_not_marked_sent(store, databas
     assert f"cannot talk to the SMTP server 127.0.0.1:{closed}" in result.output
     assert "Check host, port and security" in result.output and "[digest]" in result.output
     assert store.get_state(LAST_SENT_KEY) is None
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_with_login_delivers(store, database_url, seeded, tmp_path, monkeypatch, security):
+    """The secure paths end to end: TLS first (STARTTLS or implicit), then AUTH (which the
+    STARTTLS server refuses before TLS). The server's certificate is trusted through SSL_CERT_FILE, as a private
+    CA would be."""
+    certificate = make_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", certificate.cert_file)
+    monkeypatch.setenv("SMTP_TEST_PASSWORD", "right-password")
+    with smtp_server(user="ada", password="right-password", tls=security, certificate=certificate) as sink:
+        extra = 'username = "ada"\npassword_env = "SMTP_TEST_PASSWORD"'
+        text = config_text(database_url, sink.port, extra).replace('security = "none"', f'security = "{security}"')
+        cfg = write_config(tmp_path / "h.toml", text)
+        result = run_cli("--config", str(cfg), "digest", "--send")
+
+    assert result.exit_code == 0, result.output
+    assert sink.logins == ["ada"] and len(sink.received) == 1
+    assert set(parts_of(sink.received[0].message)) == {"text/plain", "text/html"}
+    assert store.get_state(LAST_SENT_KEY) is not None
+
+
+def test_untrusted_certificate_is_one_clear_line(store, database_url, seeded, tmp_path):
+    certificate = make_certificate(tmp_path)  # not in SSL_CERT_FILE: the client must refuse it
+    with smtp_server(tls="starttls", certificate=certificate) as sink:
+        text = config_text(database_url, sink.port).replace('security = "none"', 'security = "starttls"')
+        cfg = write_config(tmp_path / "h.toml", text)
+        result = run_cli("--config", str(cfg), "digest", "--send")
+
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "TLS failed with 127.0.0.1" in result.output and "CERTIFICATE_VERIFY_FAILED" in result.output
+    assert sink.received == [] and store.get_state(LAST_SENT_KEY) is None
 
 
 @pytest.mark.parametrize("security, expected", [

@@ -45,21 +45,68 @@ def password_authenticator(sink: SmtpSink, user: str, password: str):
 
 
 @contextmanager
-def smtp_server(user: str | None = None, password: str | None = None) -> Iterator[SmtpSink]:
-    """Plain SMTP on 127.0.0.1 and a free port; with `user`, AUTH is offered (without TLS)."""
+def smtp_server(user: str | None = None, password: str | None = None, tls: str = "none",
+                certificate: "Certificate | None" = None) -> Iterator[SmtpSink]:
+    """SMTP on 127.0.0.1 and a free port; `tls` "starttls" or "ssl" needs a `certificate`.
+    With `user`, AUTH is required (after STARTTLS when `tls` is "starttls")."""
     from aiosmtpd.controller import Controller
 
     sink = SmtpSink(port=free_port())
-    kwargs = {}
+    kwargs: dict = {}
+    if tls != "none":
+        context = certificate.server_context()
+        kwargs = {"tls_context": context, "require_starttls": True} if tls == "starttls" else {"ssl_context": context}
     if user is not None:
-        kwargs = {"authenticator": password_authenticator(sink, user, password or ""), "auth_require_tls": False,
-                  "auth_required": True}
+        # aiosmtpd does not see implicit TLS as TLS, so only STARTTLS can insist on it before AUTH.
+        kwargs.update(authenticator=password_authenticator(sink, user, password or ""), auth_required=True,
+                      auth_require_tls=tls == "starttls")
     controller = Controller(sink, hostname="127.0.0.1", port=sink.port, **kwargs)
     controller.start()
     try:
         yield sink
     finally:
         controller.stop()
+
+
+@dataclass
+class Certificate:
+    """A self-signed certificate for 127.0.0.1; clients trust it through SSL_CERT_FILE."""
+
+    cert_file: str
+    key_file: str
+
+    def server_context(self):
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+def make_certificate(folder) -> Certificate:
+    import ipaddress
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return Certificate(str(cert_file), str(key_file))
 
 
 def parts_of(message) -> dict[str, str]:
