@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -433,6 +434,12 @@ def translate_error(instance: str, settings: MlflowSettings, exc: Exception) -> 
         except (TypeError, ValueError):
             status = None
     lowered = text.lower()
+    retried = re.search(r"too many (\d{3}) error responses", lowered)  # urllib3 gave up retrying a status
+    if retried:
+        status = int(retried.group(1))
+        why = "rate limited" if status == 429 else "a server error; check the server's logs"
+        return TransientError(instance, f"MLflow at {settings.tracking_uri} kept answering HTTP {status} ({why}); "
+                                        "the next harvest retries.", status)
     if status in (401, 403) or "401" in lowered[:200] and "unauthorized" in lowered:
         hint = f"check the token in {settings.token_env}" if settings.token_env else \
             "set token_env in the connector table to the name of the variable holding your token"

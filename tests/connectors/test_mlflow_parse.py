@@ -132,6 +132,46 @@ def test_runs_query_shape_and_paging():
     assert json.loads(responses.calls[2].request.body)["page_token"] == page["next_page_token"]
 
 
+def experiments_ok():
+    responses.post("http://mlflow.test/api/2.0/mlflow/experiments/search",
+                   json={"experiments": [{"experiment_id": "12", "name": "fraud-detector", "lifecycle_stage": "active"}]})
+
+
+@responses.activate
+def test_streamed_runs_search_refusing_the_token_is_an_auth_error(monkeypatch):
+    monkeypatch.setenv("MY_MLFLOW_TOKEN", "secret-value")
+    experiments_ok()
+    responses.post("http://mlflow.test/api/2.0/mlflow/runs/search", status=403,
+                   json={"error_code": "PERMISSION_DENIED", "message": "no read on experiment 12"})
+    with pytest.raises(AuthError) as info:
+        list(connector(token_env="MY_MLFLOW_TOKEN").fetch("runs", None, WINDOW))
+    assert "MY_MLFLOW_TOKEN" in str(info.value) and "secret-value" not in str(info.value)
+    assert responses.calls[1].request.headers["Authorization"] == "Bearer secret-value"
+
+
+@responses.activate
+def test_streamed_runs_search_server_error_is_one_line():
+    experiments_ok()
+    responses.post("http://mlflow.test/api/2.0/mlflow/runs/search", status=500, body="<html>Internal Server Error\n"
+                   "</html>", content_type="text/html")
+    with pytest.raises(ConnectorError) as info:
+        list(connector().fetch("runs", None, WINDOW))
+    assert "\n" not in str(info.value) and "HTTP 500" in str(info.value)
+
+
+@responses.activate
+def test_response_cut_off_mid_page_fails_after_the_whole_runs_it_read():
+    experiments_ok()
+    body = json.dumps(load("runs_search_page.json"))
+    cut = body.index('"0a0b0c0d0e0f00112233445566778899"') + 10  # inside the second run
+    responses.post("http://mlflow.test/api/2.0/mlflow/runs/search", body=body[:cut], content_type="application/json")
+    got = []
+    with pytest.raises(ConnectorError):
+        for record in connector().fetch("runs", None, WINDOW):
+            got.append(record.external_id)
+    assert got == ["5f1c0a9e2b3d4c5e8f9a0b1c2d3e4f50"]  # the complete run only; the page is not committed
+
+
 def test_missing_token_variable_is_a_config_error(monkeypatch):
     from harvester.errors import ConfigError
 
