@@ -31,7 +31,8 @@ def rest_host_creds(client) -> Any | None:
     """The tracking store's credentials when it speaks REST; None for a file or database store."""
     from mlflow.store.tracking.rest_store import RestStore
 
-    store = client._tracking_client.store
+    # A private attribute: if a later mlflow moves it, runs are read through the client instead.
+    store = getattr(getattr(client, "_tracking_client", None), "store", None)
     return store.get_host_creds() if isinstance(store, RestStore) else None
 
 
