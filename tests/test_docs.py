@@ -28,3 +28,10 @@ def test_readme_starts_with_the_two_commands():
     head = README.split("## ", 1)[0]
     assert "pip install -e . && .venv/bin/harvester demo" in head
     assert "pip install -e '.[test]' && .venv/bin/python -m pytest" in head
+
+
+def test_every_rule_is_in_the_readme_rule_table():
+    from harvester.registry import rule_classes
+
+    missing = [name for name in rule_classes() if f"| `{name}` |" not in README]
+    assert not missing, f"README's rule table does not describe: {missing}"
