@@ -144,6 +144,13 @@ def test_demo_runs_the_real_pipeline_on_the_sample(tmp_path):
     assert json.loads(again.output)["harvest"]["drafts"]["new"] == 0
 
 
+def test_demo_without_a_folder_does_not_point_at_drafts_that_are_gone(isolated_home):
+    result = run_cli("demo")
+    assert result.exit_code == 0, result.output
+    assert "harvester drafts list" not in result.output  # its drafts were in a temporary store
+    assert "harvester demo --dir DIR" in result.output and "harvester init" in result.output
+
+
 def test_harvest_waits_for_no_one_while_another_harvest_holds_the_lock(tmp_path, isolated_home):
     import fcntl
     import os

@@ -24,7 +24,7 @@ class ProgressLine:
             click.echo("\r" + " " * 60 + "\r", nl=False, err=True)
 
 
-def print_summary(summary) -> None:
+def print_summary(summary, review_hint: bool = True) -> None:
     d = summary.drafts
     click.echo(f"Harvested since {summary.since:%Y-%m-%d %H:%M} UTC")
     rows = [("source", "type", "records", "requests", "seconds", "new", "updated", "status")]
@@ -42,7 +42,7 @@ def print_summary(summary) -> None:
     set_aside = f", {d.superseded} set aside (now part of another draft)" if d.superseded else ""
     click.echo(f"Drafts: {d.new} new, {d.updated} updated, {d.unchanged} unchanged, "
                f"{d.kept} already decided or edited{set_aside}.")
-    if d.new or d.updated:
+    if review_hint and (d.new or d.updated):
         click.echo("Review them with: harvester drafts list")
 
 
@@ -106,7 +106,7 @@ def register(cli: click.Group) -> None:
         if as_json:
             echo_json({"harvest": summary.as_json(), "drafts": [d.as_json() for d in drafts]})
             return
-        print_summary(summary)
+        print_summary(summary, review_hint=False)  # the sample has its own store: the drafts follow here
         click.echo("")
         for d in drafts:
             click.echo(f"#{d.id} [{d.kind}] {d.statement}")
@@ -114,3 +114,6 @@ def register(cli: click.Group) -> None:
             click.echo(f"    tags: {', '.join(d.tags) or '-'}   evidence: {len(d.evidence)} link(s)")
         if directory:
             click.echo(f"\nSample kept in {folder}. Try: harvester --config {folder}/harvester.toml drafts list")
+        else:
+            click.echo("\nThe sample lived in a temporary folder and is gone; keep it with `harvester demo --dir DIR`. "
+                       "To harvest your own work: harvester init")
