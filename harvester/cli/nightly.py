@@ -146,7 +146,8 @@ def register(cli: click.Group) -> None:
                                             for i, (c, w) in enumerate(zip(row, widths))))
             for s in info["sources"]:
                 if s["error"]:
-                    click.echo(f"  ! {s['source']}: {s['error']}")
+                    named = s["error"].startswith(f"{s['source']}:")  # connector errors name their source
+                    click.echo(f"  ! {s['error']}" if named else f"  ! {s['source']}: {s['error']}")
         click.echo(f"Pending drafts: {info['pending_drafts']}"
                    + ("  (review: harvester drafts list)" if info["pending_drafts"] else ""))
         last = info["last_digest"]

@@ -273,7 +273,7 @@ token_env = "HARVESTER_TEST_UNSET_TOKEN"
     text = run_cli("--config", str(cfg), "status").output
     assert re.search(r"broken-mlflow\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+failed", text)
     assert re.search(r"sample-mlflow\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+ok", text)
-    assert "! broken-mlflow: " in text
+    assert "! broken-mlflow: cannot reach MLflow" in text  # named once, not "broken-mlflow: broken-mlflow:"
     assert "Pending drafts: 5" in text and "Last digest: never sent" in text
 
 
