@@ -12,12 +12,16 @@ from harvester.models import Finding, Record, utcnow
 
 @dataclass(frozen=True)
 class RecordGroup:
-    """The records of one (source, kind, subject), oldest first."""
+    """The records of one (source, kind, subject), oldest first.
+
+    `memo` holds what several rules derive from the same records (the runs frame), so it is
+    built once per group rather than once per rule."""
 
     source: str
     kind: str
     subject: str
     records: Sequence[Record]
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

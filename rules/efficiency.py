@@ -9,7 +9,7 @@ from harvester.models import Finding, Metric
 from harvester.timeutil import quarter_of
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.metric_names import metric_direction, metric_family, metric_unit
-from harvester.rules.run_table import compare_campaign, campaigns, group_evidence, metric_columns, runs_frame
+from harvester.rules.run_table import compare_campaign, campaigns, group_evidence, group_frame, metric_columns
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class EfficiencyRule(Rule):
     directions: dict[str, str] = field(default_factory=dict)
 
     def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
-        frame = runs_frame(group.records, self.campaign_gap_days)
+        frame = group_frame(group, self.campaign_gap_days)
         if frame.empty or not frame["mine"].any():
             return []
         names = [n for n in metric_columns(frame)

@@ -10,7 +10,7 @@ from harvester.models import Finding, Metric
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.metric_names import metric_direction
 from harvester.rules.run_table import (Comparison, campaigns, choose_key_metric, compare_campaign, group_evidence,
-                                       runs_frame)
+                                       group_frame)
 from harvester.timeutil import quarter_of
 
 
@@ -26,7 +26,7 @@ class KeyMetricRule(Rule):
 
     def comparisons(self, group: RecordGroup, context: DetectContext) -> Iterator[tuple[str, Comparison]]:
         """(campaign id, comparison) for each campaign of my runs that logged the key metric."""
-        frame = runs_frame(group.records, self.campaign_gap_days)
+        frame = group_frame(group, self.campaign_gap_days)
         if frame.empty or not frame["mine"].any():
             return
         preferred = [self.key_metrics[group.subject]] if group.subject in self.key_metrics else []

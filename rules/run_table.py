@@ -13,6 +13,8 @@ from harvester.rules.metric_names import rank_key_metrics
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harvester.rules.base import RecordGroup
+
 BASELINE_TAGS = ("baseline", "harvester.baseline", "is_baseline")
 TRUTHY = ("1", "true", "yes", "y")
 
@@ -41,6 +43,14 @@ class Comparison:
             return 0.0 if self.after == self.before else float("inf")
         change = (self.after - self.before) / abs(self.before)
         return change if self.direction == "up" else -change
+
+
+def group_frame(group: "RecordGroup", gap_days: float) -> "pd.DataFrame":
+    """`runs_frame` of a group, built once for every rule that reads it (callers must not modify it)."""
+    key = ("runs_frame", gap_days)
+    if key not in group.memo:
+        group.memo[key] = runs_frame(group.records, gap_days)
+    return group.memo[key]
 
 
 def runs_frame(records: Sequence[Record], gap_days: float) -> "pd.DataFrame":

@@ -152,3 +152,18 @@ def test_cost_reduction():
     records = [run(0, {"cost_per_1k_usd": 0.42}), run(1, {"cost_per_1k_usd": 0.30})]
     [f] = detect(CostReductionRule(), records)
     assert f.kind == "cost_reduction" and f.metrics[0].unit == "USD"
+
+
+def test_the_run_rules_share_one_frame_per_group(monkeypatch):
+    import harvester.rules.run_table as run_table
+
+    built = []
+    original = run_table.runs_frame
+    monkeypatch.setattr(run_table, "runs_frame", lambda records, gap: built.append(gap) or original(records, gap))
+    records = [run(i, {"val_auc": 0.8 + 0.01 * i, "p99_latency_ms": 400 - 20 * i}) for i in range(10)]
+    g, ctx = group(records), DetectContext()
+    for rule in (MetricLiftRule(), ExperimentCampaignRule(), LatencyReductionRule(), CostReductionRule()):
+        list(rule.detect(g, ctx))
+    assert built == [30.0]
+    list(LatencyReductionRule(campaign_gap_days=7).detect(g, ctx))  # other parameters, another frame
+    assert built == [30.0, 7]
