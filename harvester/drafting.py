@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +16,7 @@ from harvester.registry import build_rules
 from harvester.rubric import Framework, load_framework
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.store import Store
+from harvester.store.store import DRAFTED_INPUTS_KEY, RECORDS_VERSION_KEY
 from harvester.wording import word_finding
 
 SERVING_KINDS = ("model_version",)
@@ -27,6 +30,7 @@ class DraftCounts:
     kept: int = 0
     superseded: int = 0
     findings: int = 0
+    skipped: bool = False  # nothing the rules read had changed since the last pass
     by_source: Counter = field(default_factory=Counter)
 
     def add(self, outcome: str, source: str) -> None:
@@ -87,12 +91,34 @@ def load_rules(config: Config) -> list[Rule]:
     return build_rules(dict(config.rules), config.label)
 
 
+def drafting_inputs(rules: Sequence[Rule], framework: Framework) -> str:
+    """A signature of everything besides the records that drafts depend on."""
+    from harvester import __version__
+
+    text = json.dumps([__version__, sorted(repr(r) for r in rules), repr(framework)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def redraft_if_changed(store: Store, config: Config, now: datetime | None = None,
+                       rules: Sequence[Rule] | None = None) -> DraftCounts:
+    """`redraft`, unless no record, rule parameter or rubric changed since the last complete
+    pass: then the drafts are already what a pass would make, and a nightly run with nothing
+    new stays fast however long the history."""
+    rules = load_rules(config) if rules is None else rules
+    framework = load_framework(config.rubric.framework or None)
+    current = {"inputs": drafting_inputs(rules, framework), "records": store.get_state(RECORDS_VERSION_KEY)}
+    if store.get_state(DRAFTED_INPUTS_KEY) == current:
+        return DraftCounts(skipped=True)
+    return redraft(store, config, now=now, rules=rules)
+
+
 def redraft(store: Store, config: Config, now: datetime | None = None,
             on_group: Callable[[], None] | None = None, rules: Sequence[Rule] | None = None) -> DraftCounts:
     """Rules over every stored record -> findings -> drafts. Needs no network; safe to re-run."""
     now = now or utcnow()
     rules = load_rules(config) if rules is None else rules
     framework = load_framework(config.rubric.framework or None)
+    drafted_from = {"inputs": drafting_inputs(rules, framework), "records": store.get_state(RECORDS_VERSION_KEY)}
     findings = detect_findings(store, rules, build_context(store, now), on_group)
     store.save_findings(findings)
     counts = DraftCounts(findings=len(findings))
@@ -104,4 +130,5 @@ def redraft(store: Store, config: Config, now: datetime | None = None,
         if len(linked) > 1:  # drafts of findings now joined to this one, from earlier harvests
             counts.superseded += store.supersede_drafts([f.fingerprint for f in linked[1:]], draft.fingerprint)
     counts.superseded += store.retire_missing_drafts(drafted)
+    store.set_state(DRAFTED_INPUTS_KEY, drafted_from)
     return counts

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from harvester.config import Config, ConnectorInstance
 from harvester.connectors.base import Connector, HarvestWindow
-from harvester.drafting import DraftCounts, redraft
+from harvester.drafting import DraftCounts, redraft_if_changed
 from harvester.errors import ConfigError, HarvesterError
 from harvester.models import Record, utcnow
 from harvester.registry import connector_class
@@ -58,7 +58,7 @@ class HarvestSummary:
                          "drafts_new": d.by_source.get((s.source, "new"), 0),
                          "drafts_updated": d.by_source.get((s.source, "updated"), 0)} for s in self.sources],
             "drafts": {"new": d.new, "updated": d.updated, "unchanged": d.unchanged, "kept": d.kept,
-                       "superseded": d.superseded, "findings": d.findings},
+                       "superseded": d.superseded, "findings": d.findings, "skipped": d.skipped},
         }
 
 
@@ -160,5 +160,5 @@ def run_harvest(store: Store, config: Config, since: str | None = None, names: S
     summary = HarvestSummary(since=plan.window.since)
     for connector in plan.connectors:
         summary.sources.append(harvest_source(store, connector, plan.window, config.harvest.page_size, progress))
-    summary.drafts = redraft(store, config, now=plan.window.started_at, rules=plan.rules)
+    summary.drafts = redraft_if_changed(store, config, now=plan.window.started_at, rules=plan.rules)
     return summary

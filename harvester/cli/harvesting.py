@@ -39,6 +39,9 @@ def print_summary(summary, review_hint: bool = True) -> None:
     for s in summary.sources:
         if s.error:
             click.echo(f"  ! {s.error}", err=True)
+    if d.skipped:
+        click.echo("Drafts: nothing new to draft (no record or rule setting changed since the last pass).")
+        return
     set_aside = f", {d.superseded} set aside (now part of another draft)" if d.superseded else ""
     click.echo(f"Drafts: {d.new} new, {d.updated} updated, {d.unchanged} unchanged, "
                f"{d.kept} already decided or edited{set_aside}.")

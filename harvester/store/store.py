@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 
@@ -15,6 +17,12 @@ from harvester.store import schema
 from harvester.store.migrations import migrate
 from harvester.store.upsert import upsert_rows
 
+# app_state keys: a token that changes with every saved page that changes a record, and what
+# the last complete drafting pass was computed from (that token and the rules' signature).
+RECORDS_VERSION_KEY = "records.version"
+DRAFTED_INPUTS_KEY = "drafting.inputs"
+# Record fields rules read; a change in any of them means the drafts must be recomputed.
+RULE_FIELDS = ("subject", "occurred_at", "actor", "mine", "title", "url", "attributes")
 # Fields of a pending draft the tool may refresh when its finding changes.
 NO_LONGER_FOUND = "no longer found by the rules (absorbed into a larger accomplishment, or its rule is off)"
 REFRESHABLE = ("kind", "source", "subject", "occurred_at", "statement", "impact_prompt", "metrics", "evidence", "tags")
@@ -65,12 +73,43 @@ class Store:
 
     # records and cursors ---------------------------------------------------------
 
-    def save_page(self, records: Sequence[Record], cursor: Cursor | None) -> None:
-        """Upsert a page of records and the cursor that follows it, in one transaction."""
+    def save_page(self, records: Sequence[Record], cursor: Cursor | None) -> int:
+        """Upsert a page of records and the cursor that follows it, in one transaction.
+
+        Returns how many records are new or changed in what rules read. Any such change
+        gives the records a new version (RECORDS_VERSION_KEY) in the same transaction, so
+        drafting is never skipped over records it has not seen, even after a crash between
+        harvest and drafting or a change committed while a drafting pass was running."""
         with self.engine.begin() as conn:
+            changed = self.count_changed(conn, records)
             self.upsert_records(conn, records)
+            if changed:
+                upsert_rows(conn, schema.app_state, [{"owner": self.owner, "key": RECORDS_VERSION_KEY,
+                                                      "value": uuid.uuid4().hex, "updated_at": utcnow()}],
+                            key=("owner", "key"))
             if cursor is not None:
                 self.save_cursor(conn, cursor)
+        return changed
+
+    def count_changed(self, conn: sa.Connection, records: Sequence[Record]) -> int:
+        """Records that are new, or differ from the stored ones in a field rules read (not the payload)."""
+        t = schema.records
+        by_kind: dict[tuple[str, str], dict[str, Record]] = {}
+        for r in records:
+            by_kind.setdefault((r.source, r.kind), {})[r.external_id] = r
+        changed = 0
+        for (source, kind), page in by_kind.items():
+            stored = {}
+            ids = list(page)
+            for i in range(0, len(ids), 500):
+                q = sa.select(*[t.c[c] for c in ("external_id", *RULE_FIELDS)]).where(
+                    t.c.owner == self.owner, t.c.source == source, t.c.kind == kind,
+                    t.c.external_id.in_(ids[i:i + 500]))
+                stored.update({row["external_id"]: row for row in conn.execute(q).mappings()})
+            for external_id, r in page.items():
+                row = stored.get(external_id)
+                changed += row is None or any(_differs(row[c], _as_stored(getattr(r, c))) for c in RULE_FIELDS)
+        return changed
 
     def upsert_records(self, conn: sa.Connection, records: Sequence[Record]) -> None:
         if not records:
@@ -359,6 +398,13 @@ class Store:
             upsert_rows(conn, schema.app_state,
                         [{"owner": self.owner, "key": key, "value": value, "updated_at": utcnow()}],
                         key=("owner", "key"))
+
+
+def _as_stored(value: Any) -> Any:
+    """A value as the JSON columns give it back (tuples become lists, and so on)."""
+    if isinstance(value, Mapping):
+        return json.loads(json.dumps(dict(value), default=str))
+    return value
 
 
 def _differs(old: Any, new: Any) -> bool:
