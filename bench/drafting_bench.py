@@ -8,7 +8,8 @@ Two processes, so the drafting one's peak memory is its own:
 `seed` writes runs shaped by the MLflow connector's own parse_run (REST JSON in, Record out)
 through Store.save_page. `draft` first streams the same records out of the store (the floor:
 what any rule engine must read), then times redraft twice: the first pass drafts everything,
-the second finds nothing new (what every nightly run pays).
+the second finds nothing new (what `harvester redraft` pays; a harvest that changed no record
+skips the pass).
 """
 
 from __future__ import annotations
