@@ -92,11 +92,25 @@ def load_rules(config: Config) -> list[Rule]:
 
 
 def drafting_inputs(rules: Sequence[Rule], framework: Framework) -> str:
-    """A signature of everything besides the records that drafts depend on."""
-    from harvester import __version__
+    """A signature of everything besides the records that drafts depend on: the rules and their
+    parameters, the rubric, and the code that detects, links, words and tags (hashed, so an
+    upgrade from a checkout without a version bump still redrafts)."""
+    from pathlib import Path
 
-    text = json.dumps([__version__, sorted(repr(r) for r in rules), repr(framework)])
-    return hashlib.sha256(text.encode()).hexdigest()
+    import harvester.rules as rules_package
+
+    digest = hashlib.sha256(json.dumps([sorted(repr(r) for r in rules), repr(framework)]).encode())
+    here = Path(__file__).parent
+    code = sorted(Path(rules_package.__file__).parent.glob("*.py")) + \
+        [here / name for name in ("drafting.py", "linking.py", "wording.py", "rubric.py")]
+    for path in code:
+        try:
+            digest.update(path.read_bytes())
+        except OSError:  # not installed as files (a zip): the version stands in for the code
+            from harvester import __version__
+
+            digest.update(__version__.encode())
+    return digest.hexdigest()
 
 
 def redraft_if_changed(store: Store, config: Config, now: datetime | None = None,
