@@ -162,14 +162,15 @@ def measure_github(scale: Scale, folder: Path) -> list[Row]:
         fake = gh.FakeGithub(rsps)
         fake.prs.extend(prs)
         fake.install()
-        rsps.add_callback(responses.POST, gh.url_pattern("/graphql"), callback=graphql)
+        rsps.add_callback(responses.POST, gh.url_pattern("/graphql"), callback=graphql, match=[gh.not_pr_details])
 
     with secret("GITHUB_TOKEN", "ghp_bench0000000000000000000000000000"):
         counted = count_harvests(folder, "[connectors.github]\ntype = \"github\"\nmax_retries = 0\n"
                                          "seconds_between_requests = 0\n", install)
-    return rows_for("github", counted, 1 + pages(n_prs, 100) + pages(n_reviews, 100),
+    return rows_for("github", counted, 1 + 2 * pages(n_prs, 100) + pages(n_reviews, 100),
                     pages(0, 100) + pages(0, 100), f"{n_prs} merged PRs, {n_reviews} reviews",
-                    "minimum = GET /user + PR search pages of 100 + review GraphQL pages of 100",
+                    "minimum = GET /user + PR search pages of 100, each with one GraphQL query for the page's "
+                    "sizes and reviewers + review GraphQL pages of 100",
                     "minimum = one PR search + one review query (the token's user id never changes, so it "
                     "need not be asked again)")
 

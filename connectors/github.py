@@ -19,9 +19,9 @@ from typing import Any, Callable, Iterator, Mapping
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, watermark_cursor
 from harvester.connectors.github_http import GithubHttp, next_link
-from harvester.connectors.github_parse import (parse_deployment, parse_pull_request, parse_release,
-                                               parse_review_contribution, parse_reviewed_pull, parse_time,
-                                               search_time, web_url)
+from harvester.connectors.github_parse import (merge_pr_details, parse_deployment, parse_pull_request,
+                                               parse_release, parse_review_contribution, parse_reviewed_pull,
+                                               parse_time, search_time, web_url)
 from harvester.errors import ConnectorError
 from harvester.models import Cursor, Record, utcnow
 
@@ -30,6 +30,19 @@ log = logging.getLogger("harvester")
 SEARCH_CAP = 1000  # results one search query can return
 CONTRIBUTIONS_SPAN = timedelta(days=365)  # contributionsCollection covers at most one year
 _REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+# Search results carry no sizes or reviewers: one query per search page adds them.
+PR_DETAILS_QUERY = """
+query($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on PullRequest {
+      id additions deletions changedFiles
+      reviews(first: 50) { nodes { author { login } } }
+    }
+  }
+}
+"""
+DETAILS_BATCH = 100
 
 REVIEWS_QUERY = """
 query($from: DateTime!, $to: DateTime!, $after: String) {
@@ -63,6 +76,7 @@ class GithubSettings:
     max_rate_limit_wait: float = 900.0
     overlap_minutes: float = 10.0
     user_id: int = 0
+    pr_details: bool = True
     body_chars: int = 4000
     max_retries: int = 2
     seconds_between_requests: float = 0.25
@@ -92,6 +106,7 @@ class GithubConnector(Connector):
         self._http: GithubHttp | None = None
         self._me: dict[str, Any] | None = None
         self._repo_state: dict[str, dict] = {}
+        self._details_unavailable = False
 
     def check(self) -> None:
         read_secret(self.settings.token_env, f"[connectors.{self.instance}] token_env")
@@ -177,7 +192,10 @@ class GithubConnector(Connector):
         if first:
             query += f" merged:>={search_time(window.since)}"
         seen: set[str] = set()
-        for item in self.search_issues(query, window.start(cursor, self.overlap)):
+        items = self.search_issues(query, window.start(cursor, self.overlap))
+        if self.settings.pr_details:
+            items = self.with_pr_details(items)
+        for item in items:
             record = parse_pull_request(item, self.instance, me, self.settings.body_chars)
             if record is None or record.external_id in seen:
                 continue
@@ -220,6 +238,37 @@ class GithubConnector(Connector):
             log.info("%s: search hit GitHub's %d-result cap; continuing from %s.", self.instance, SEARCH_CAP,
                      search_time(last))
             lower = last
+
+    def with_pr_details(self, items: Iterator[dict]) -> Iterator[dict]:
+        """The search items with additions, deletions, changed files and reviewers, fetched by
+        node id in batches of one search page."""
+        batch: list[dict] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) == DETAILS_BATCH:
+                yield from self.add_pr_details(batch)
+                batch = []
+        if batch:
+            yield from self.add_pr_details(batch)
+
+    def add_pr_details(self, items: list[dict]) -> list[dict]:
+        ids = [str(i["node_id"]) for i in items if i.get("node_id") and (i.get("pull_request") or {}).get("merged_at")]
+        if not ids or self._details_unavailable:
+            return items
+        try:
+            response = self.http.graphql(PR_DETAILS_QUERY, {"ids": ids})
+        except ConnectorError as exc:
+            if exc.status != 404:
+                raise
+            response = None
+        data = response.data if response is not None and isinstance(response.data, dict) else {}
+        if response is None or (data.get("errors") and graphql_unsupported(data["errors"])):
+            log.warning("%s: this GitHub server has no GraphQL API; PR sizes and reviewers are left out.",
+                        self.instance)
+            self._details_unavailable = True
+            return items
+        details = {n["id"]: n for n in dig(data, "data", "nodes") or () if isinstance(n, dict) and n.get("id")}
+        return [merge_pr_details(item, details.get(str(item.get("node_id")))) for item in items]
 
     # reviews ----------------------------------------------------------------------------------
 

@@ -86,9 +86,30 @@ def parse_pull_request(item: Mapping[str, Any], source: str, me: int | None, bod
                     "author_login": login, "is_bot": is_bot(user), "draft": bool(item.get("draft")),
                     "comments": item.get("comments"), "additions": item.get("additions"),
                     "deletions": item.get("deletions"), "changed_files": item.get("changed_files"),
-                    "reviewers": []},
+                    "reviewers": [str(x) for x in item.get("reviewers") or ()]},
         payload=payload,
     )
+
+
+def merge_pr_details(item: Mapping[str, Any], node: Mapping[str, Any] | None) -> dict:
+    """A search item with the sizes and reviewers of its GraphQL PullRequest node (when found)."""
+    if not node:
+        return dict(item)
+    author = (item.get("user") or {}).get("login") if isinstance(item.get("user"), Mapping) else None
+    reviewers: list[str] = []
+    for review in dig_list(node, "reviews", "nodes"):
+        login = (review.get("author") or {}).get("login") if isinstance(review.get("author"), Mapping) else None
+        if login and login != author and login not in reviewers:
+            reviewers.append(str(login))
+    sizes = {"additions": node.get("additions"), "deletions": node.get("deletions"),
+             "changed_files": node.get("changedFiles")}
+    return {**item, **{k: v for k, v in sizes.items() if isinstance(v, int)}, "reviewers": reviewers}
+
+
+def dig_list(data: Mapping[str, Any], *keys: str) -> list[dict]:
+    for key in keys:
+        data = data.get(key) if isinstance(data, Mapping) else None
+    return [x for x in data or () if isinstance(x, Mapping)] if isinstance(data, list) else []
 
 
 def parse_review_contribution(node: Mapping[str, Any], source: str, me: int | None) -> Record | None:

@@ -19,8 +19,9 @@ from harvester.harvest import HarvestPlan, run_harvest
 from harvester.models import utcnow
 from harvester.timeutil import parse_since
 from harvester.settings import build_settings
-from tests.support.github_fake import (API, BOT, ME, OTHER, T0, FakeGithub, deployment, graphql_page, iso, pr_item,
-                                       release, review_node, url_pattern)
+from tests.support.github_fake import (API, BOT, ME, OTHER, T0, FakeGithub, deployment, graphql_page,
+                                       graphql_pattern, iso, not_pr_details, pr_item, release, review_node,
+                                       url_pattern)
 
 
 class FakeClock:
@@ -72,7 +73,7 @@ def harvest(store, *connectors, since=None, page_size=1000):
 
 
 def no_graphql(rsps):
-    rsps.add(responses.POST, url_pattern("/graphql"), json=graphql_page([], None))
+    rsps.add(responses.POST, url_pattern("/graphql"), json=graphql_page([], None), match=[not_pr_details])
 
 
 # pull requests ------------------------------------------------------------------------------------
@@ -85,10 +86,13 @@ def test_first_harvest_reads_every_page_of_merged_prs(store, fake):
     assert summary.ok, summary.sources[0].error
     assert store.count_records("github-work", "pull_request") == 250
     assert len(fake.queries) == 3  # pages of 100
-    assert len(fake.rsps.calls) == 4  # GET /user and three search pages
+    assert len(fake.rsps.calls) == 7  # GET /user, three search pages, one details query per page
+    assert [len(ids) for ids in fake.details_asked] == [100, 100, 50]
     assert "is:merged" in fake.queries[0] and "merged:>=" in fake.queries[0] and "author:@me" in fake.queries[0]
     pr = next(r for r in store.load_records("pull_request") if r.attributes["number"] == 7)
     assert (pr.subject, pr.url, pr.mine) == ("acme/fraud", "https://github.com/acme/fraud/pull/7", True)
+    assert (pr.attributes["additions"], pr.attributes["deletions"], pr.attributes["changed_files"]) == (120, 30, 4)
+    assert pr.attributes["reviewers"] == ["grace"]  # the author's own comments are not a review
     assert pr.attributes["author_id"] == ME["id"] and pr.occurred_at == T0 + timedelta(hours=7)
     cursor = store.load_cursor("github-work", "pull_requests")
     assert cursor.value == (T0 + timedelta(hours=250, minutes=5)).isoformat()
@@ -251,7 +255,7 @@ def test_rate_limit_beyond_the_cap_fails_clearly_keeps_the_committed_page_and_ot
              json={"total_count": 1, "incomplete_results": False,
                    "items": [pr_item(5, repo="platform/features")]})
     limited = make_connector(clock, max_rate_limit_wait=600)
-    enterprise = make_connector(name="github-ghe", base_url="https://ghe.example.com/api/v3")
+    enterprise = make_connector(name="github-ghe", base_url="https://ghe.example.com/api/v3", pr_details=False)
     summary = harvest(store, limited, enterprise, page_size=100)
     failed, ok = summary.sources
     assert not failed.ok and ok.ok
@@ -322,7 +326,7 @@ def test_reviews_come_from_graphql_contributions_in_pages(store, fake, rsps):
             return 200, {}, json.dumps(graphql_page(nodes[:100], "Y3Vyc29yOjEwMA=="))
         return 200, {}, json.dumps(graphql_page(nodes[100:], None))
 
-    rsps.add_callback(responses.POST, url_pattern("/graphql"), callback=graphql)
+    rsps.add_callback(responses.POST, url_pattern("/graphql"), callback=graphql, match=[not_pr_details])
     summary = harvest(store, make_connector(reviews=True))
     assert summary.ok, summary.sources[0].error
     reviews = store.load_records("review")
@@ -339,14 +343,14 @@ def test_review_windows_longer_than_a_year_are_split(store, fake, rsps):
         windows.append(json.loads(request.body)["variables"])
         return 200, {}, json.dumps(graphql_page([], None))
 
-    rsps.add_callback(responses.POST, url_pattern("/graphql"), callback=graphql)
+    rsps.add_callback(responses.POST, url_pattern("/graphql"), callback=graphql, match=[not_pr_details])
     harvest(store, make_connector(reviews=True), since="500d")
     assert len(windows) == 2
     assert windows[0]["to"] == windows[1]["from"]
 
 
 def test_reviews_fall_back_to_search_without_contributions(store, fake, rsps):
-    rsps.add(responses.POST, url_pattern("/graphql"), json={"errors": [{
+    rsps.add(responses.POST, url_pattern("/graphql"), match=[not_pr_details], json={"errors": [{
         "path": ["query", "viewer", "contributionsCollection"],
         "extensions": {"code": "undefinedField", "typeName": "User", "fieldName": "contributionsCollection"},
         "locations": [{"line": 4, "column": 5}],
@@ -407,8 +411,55 @@ def test_enterprise_base_url(store, rsps):
     base = "https://ghe.example.com/api/v3"
     fake = FakeGithub(rsps, base=base).install()
     fake.prs = [pr_item(1)]
-    rsps.add(responses.POST, url_pattern("/api/graphql", "https://ghe.example.com"),
+    rsps.add(responses.POST, url_pattern("/api/graphql", "https://ghe.example.com"), match=[not_pr_details],
              json=graphql_page([review_node(1, T0)], None))
     summary = harvest(store, make_connector(base_url=base, reviews=True))
     assert summary.ok, summary.sources[0].error
     assert store.count_records(kind="pull_request") == 1 and store.count_records(kind="review") == 1
+
+
+# sizes and reviewers ------------------------------------------------------------------------------
+
+
+def test_sizes_and_reviewers_make_the_statement_and_tiny_prs_draft_nothing(store, fake):
+    fake.prs = [pr_item(7, "Add focal loss to the fraud model"), pr_item(8, "Tune the alert threshold")]
+    fake.details[fake.prs[1]["node_id"]] = {"id": fake.prs[1]["node_id"], "additions": 2, "deletions": 1,
+                                            "changedFiles": 1, "reviews": {"nodes": []}}
+    summary = harvest(store, make_connector())
+    assert summary.ok, summary.sources[0].error
+    [draft] = store.list_drafts()  # the three-line change is below min_lines
+    assert draft.statement == ('Shipped "Add focal loss to the fraud model" in acme/fraud (PR #7), '
+                               '+120/-30 lines across 4 files, reviewed by grace.')
+    assert [(m.name, m.after) for m in draft.metrics] == [("lines changed", 150.0)]
+
+
+def test_without_graphql_prs_are_kept_without_sizes(store, fake, rsps, caplog):
+    fake.prs = [pr_item(7)]
+    rsps.replace(responses.POST, graphql_pattern(API), status=404, json={"message": "Not Found"})
+    with caplog.at_level(logging.WARNING, logger="harvester"):
+        summary = harvest(store, make_connector())
+    assert summary.ok, summary.sources[0].error
+    [pr] = store.load_records("pull_request")
+    assert pr.attributes["additions"] is None and pr.attributes["reviewers"] == []
+    assert "PR sizes and reviewers are left out" in caplog.text
+    assert len(store.list_drafts()) == 1  # judged by its title, as before
+
+
+def test_details_can_be_turned_off(store, fake):
+    fake.prs = [pr_item(7)]
+    assert harvest(store, make_connector(pr_details=False)).ok
+    assert fake.details_asked == []
+
+
+def test_a_pr_graphql_cannot_resolve_keeps_its_search_fields(store, fake, rsps):
+    fake.prs = [pr_item(7), pr_item(8)]
+    known = {"id": fake.prs[0]["node_id"], "additions": 40, "deletions": 4, "changedFiles": 2,
+             "reviews": {"nodes": [{"author": None}, {"author": {"login": "grace"}}, {"author": {"login": "grace"}}]}}
+    rsps.replace(responses.POST, graphql_pattern(API), match=[], json={
+        "data": {"nodes": [known, None]},
+        "errors": [{"type": "NOT_FOUND", "path": ["nodes", 1],
+                    "message": f"Could not resolve to a node with the global id of '{fake.prs[1]['node_id']}'"}]})
+    assert harvest(store, make_connector()).ok
+    by_number = {r.attributes["number"]: r.attributes for r in store.load_records("pull_request")}
+    assert (by_number[7]["additions"], by_number[7]["reviewers"]) == (40, ["grace"])
+    assert (by_number[8]["additions"], by_number[8]["reviewers"]) == (None, [])

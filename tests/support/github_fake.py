@@ -90,8 +90,12 @@ class FakeGithub:
     reviewed: list = field(default_factory=list)
     queries: list = field(default_factory=list)
     user: dict = field(default_factory=lambda: dict(ME))
+    details: dict = field(default_factory=dict)  # node id -> PullRequest node; default_details otherwise
+    details_asked: list = field(default_factory=list)
 
     def install(self) -> "FakeGithub":
+        self.rsps.add_callback(responses.POST, graphql_pattern(self.base), callback=self.pr_details,
+                               match=[asks_for_pr_details])
         self.rsps.add(responses.GET, url_pattern("/user", self.base), json=self.user,
                       headers={"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999"})
         self.rsps.add_callback(responses.GET, url_pattern("/search/issues", self.base), callback=self.search)
@@ -127,6 +131,39 @@ class FakeGithub:
             headers["link"] = (f'<{nxt}>; rel="next", <{nxt.rsplit("page=", 1)[0]}page={last}>; rel="last"')
         body = {"total_count": len(hits), "incomplete_results": False, "items": chunk}
         return 200, headers, json.dumps(body)
+
+
+    def pr_details(self, request):
+        ids = json.loads(request.body)["variables"]["ids"]
+        self.details_asked.append(ids)
+        known = {i["node_id"]: i for i in self.prs + self.reviewed}
+        nodes = [self.details.get(i) or default_details(known[i]) if i in known else None for i in ids]
+        errors = [{"type": "NOT_FOUND", "path": ["nodes", n], "message": f"Could not resolve to a node with the global id of '{i}'"}
+                  for n, i in enumerate(ids) if i not in known]
+        return 200, {"x-ratelimit-resource": "graphql"}, json.dumps({"data": {"nodes": nodes},
+                                                                     **({"errors": errors} if errors else {})})
+
+
+def graphql_pattern(base: str) -> re.Pattern:
+    return url_pattern("/graphql") if base == API else url_pattern("/api/graphql", base.split("/api/v3")[0])
+
+
+def asks_for_pr_details(request) -> tuple[bool, str]:
+    body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+    return "nodes(ids:" in body, "not a PR details query"
+
+
+def not_pr_details(request) -> tuple[bool, str]:
+    """For a test's own GraphQL responses (reviews): responses hands a request that several
+    registrations match to the first and then drops it, so theirs must not match PR details."""
+    return not asks_for_pr_details(request)[0], "a PR details query"
+
+
+def default_details(item: dict) -> dict:
+    """A PullRequest node: 120 lines added, 30 removed over 4 files, reviewed by grace."""
+    return {"id": item["node_id"], "additions": 120, "deletions": 30, "changedFiles": 4,
+            "reviews": {"nodes": [{"author": {"login": OTHER["login"]}}, {"author": {"login": item["user"]["login"]
+                                                                                     if item.get("user") else "x"}}]}}
 
 
 def review_node(n: int, occurred: datetime, author=OTHER, repo: str = "acme/serving", state: str = "APPROVED") -> dict:
