@@ -148,6 +148,15 @@ class GithubConnector(Connector):
                 and isinstance(saved.get("id"), int):
             self._me = {"id": saved["id"], "login": saved.get("login")}
 
+    def remember_recent(self, cursor: Cursor | None, page) -> Cursor | None:
+        """(id, updated_at) of the stored PRs the next harvest's overlap will read again."""
+        if cursor is None or cursor.value is None or not page:
+            return cursor
+        horizon = datetime.fromisoformat(cursor.value) - self.overlap - timedelta(minutes=1)
+        recent = set(cursor.state.get("recent", ())) | {f"{r.external_id}@{r.attributes['updated_at']}" for r in page}
+        kept = sorted(v for v in recent if datetime.fromisoformat(v.split("@", 1)[1]) > horizon)
+        return replace(cursor, state={**cursor.state, "recent": kept})
+
     def remember_me(self, stream: str, cursor: Cursor | None) -> Cursor | None:
         if self._me is None or self.settings.user_id:
             return cursor
@@ -172,8 +181,9 @@ class GithubConnector(Connector):
 
     def advance_stream_cursor(self, stream, cursor, page, final):
         if stream == "pull_requests":
-            return watermark_cursor(self.instance, stream, cursor, page,
-                                    lambda r: datetime.fromisoformat(r.attributes["updated_at"]))
+            advanced = watermark_cursor(self.instance, stream, cursor, page,
+                                        lambda r: datetime.fromisoformat(r.attributes["updated_at"]))
+            return self.remember_recent(advanced, page)
         if stream in ("releases", "deployments"):
             if not final or stream not in self._repo_state:
                 return cursor
@@ -193,6 +203,10 @@ class GithubConnector(Connector):
             query += f" merged:>={search_time(window.since)}"
         seen: set[str] = set()
         items = self.search_issues(query, window.start(cursor, self.overlap))
+        if not window.forced and cursor is not None:
+            # The overlap re-reads PRs already stored; unchanged ones cost no details query.
+            stored = set(cursor.state.get("recent", ()))
+            items = (i for i in items if pr_version(i) not in stored)
         if self.settings.pr_details:
             items = self.with_pr_details(items)
         for item in items:
@@ -366,6 +380,12 @@ class GithubConnector(Connector):
         self._repo_state[stream] = state
         records.sort(key=lambda r: r.occurred_at)
         yield from records
+
+
+def pr_version(item: Mapping[str, Any]) -> str:
+    """A search item's id and update time, as `remember_recent` stores them."""
+    updated = parse_time(item.get("updated_at"))
+    return f"{item.get('id')}@{updated.isoformat() if updated else ''}"
 
 
 def graphql_unsupported(errors: list) -> bool:

@@ -121,6 +121,19 @@ def test_second_harvest_adds_nothing_and_asks_only_for_updates(store, fake):
     assert len(fake.queries) == 1 and "merged:>=" not in fake.queries[0]
     watermark = T0 + timedelta(hours=5, minutes=5) - timedelta(minutes=10)
     assert f"updated:>={iso(watermark)}" in fake.queries[0]
+    assert len(fake.details_asked) == 1  # the overlap's re-read of PR 5, unchanged, asks no details again
+
+
+def test_a_pr_updated_since_the_last_harvest_gets_fresh_details(store, fake):
+    fake.prs = [pr_item(n, merged=T0 + timedelta(hours=n)) for n in range(1, 6)]
+    harvest(store, make_connector())
+    fake.prs[4] = pr_item(5, merged=T0 + timedelta(hours=5), updated=T0 + timedelta(hours=5, minutes=7))
+    fake.details[fake.prs[4]["node_id"]] = {"id": fake.prs[4]["node_id"], "additions": 300, "deletions": 9,
+                                            "changedFiles": 7, "reviews": {"nodes": []}}
+    assert harvest(store, make_connector()).ok
+    assert fake.details_asked[-1] == [fake.prs[4]["node_id"]]
+    pr = next(r for r in store.load_records("pull_request") if r.attributes["number"] == 5)
+    assert pr.attributes["additions"] == 300
 
 
 def user_calls(fake) -> int:
