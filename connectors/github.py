@@ -19,9 +19,9 @@ from typing import Any, Callable, Iterator, Mapping
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, watermark_cursor
 from harvester.connectors.github_http import GithubHttp, next_link
-from harvester.connectors.github_parse import (merge_pr_details, parse_deployment, parse_pull_request,
+from harvester.connectors.github_parse import (dig, merge_pr_details, parse_deployment, parse_pull_request,
                                                parse_release, parse_review_contribution, parse_reviewed_pull,
-                                               parse_time, search_time, web_url)
+                                               parse_time, pr_version, search_time, web_url)
 from harvester.errors import ConnectorError
 from harvester.models import Cursor, Record, utcnow
 
@@ -153,7 +153,8 @@ class GithubConnector(Connector):
         if cursor is None or cursor.value is None or not page:
             return cursor
         horizon = datetime.fromisoformat(cursor.value) - self.overlap - timedelta(minutes=1)
-        recent = set(cursor.state.get("recent", ())) | {f"{r.external_id}@{r.attributes['updated_at']}" for r in page}
+        recent = set(cursor.state.get("recent", ())) | {
+            pr_version(r.external_id, datetime.fromisoformat(r.attributes["updated_at"])) for r in page}
         kept = sorted(v for v in recent if datetime.fromisoformat(v.split("@", 1)[1]) > horizon)
         return replace(cursor, state={**cursor.state, "recent": kept})
 
@@ -206,7 +207,7 @@ class GithubConnector(Connector):
         if not window.forced and cursor is not None:
             # The overlap re-reads PRs already stored; unchanged ones cost no details query.
             stored = set(cursor.state.get("recent", ()))
-            items = (i for i in items if pr_version(i) not in stored)
+            items = (i for i in items if pr_version(i.get("id"), parse_time(i.get("updated_at"))) not in stored)
         if self.settings.pr_details:
             items = self.with_pr_details(items)
         for item in items:
@@ -382,22 +383,8 @@ class GithubConnector(Connector):
         yield from records
 
 
-def pr_version(item: Mapping[str, Any]) -> str:
-    """A search item's id and update time, as `remember_recent` stores them."""
-    updated = parse_time(item.get("updated_at"))
-    return f"{item.get('id')}@{updated.isoformat() if updated else ''}"
-
-
 def graphql_unsupported(errors: list) -> bool:
     text = " ".join(str(e.get("message", "")) for e in errors if isinstance(e, Mapping)).lower()
     types = {str(e.get("extensions", {}).get("code", "")) for e in errors if isinstance(e, Mapping)}
     return "undefinedfield" in {t.lower() for t in types} or (
         "doesn't exist" in text and ("contributionscollection" in text or "pullrequestreviewcontributions" in text))
-
-
-def dig(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, Mapping):
-            return None
-        data = data.get(key)
-    return data

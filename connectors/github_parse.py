@@ -97,8 +97,8 @@ def merge_pr_details(item: Mapping[str, Any], node: Mapping[str, Any] | None) ->
         return dict(item)
     author = (item.get("user") or {}).get("login") if isinstance(item.get("user"), Mapping) else None
     reviewers: list[str] = []
-    for review in dig_list(node, "reviews", "nodes"):
-        login = (review.get("author") or {}).get("login") if isinstance(review.get("author"), Mapping) else None
+    for review in dig(node, "reviews", "nodes") or ():
+        login = dig(review, "author", "login")
         if login and login != author and login not in reviewers:
             reviewers.append(str(login))
     sizes = {"additions": node.get("additions"), "deletions": node.get("deletions"),
@@ -106,10 +106,17 @@ def merge_pr_details(item: Mapping[str, Any], node: Mapping[str, Any] | None) ->
     return {**item, **{k: v for k, v in sizes.items() if isinstance(v, int)}, "reviewers": reviewers}
 
 
-def dig_list(data: Mapping[str, Any], *keys: str) -> list[dict]:
+def dig(data: Any, *keys: str) -> Any:
     for key in keys:
-        data = data.get(key) if isinstance(data, Mapping) else None
-    return [x for x in data or () if isinstance(x, Mapping)] if isinstance(data, list) else []
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(key)
+    return data
+
+
+def pr_version(pr_id: Any, updated: datetime | None) -> str:
+    """A PR's id and update time: what tells a re-read PR from a changed one."""
+    return f"{pr_id}@{updated.isoformat() if updated else ''}"
 
 
 def parse_review_contribution(node: Mapping[str, Any], source: str, me: int | None) -> Record | None:

@@ -113,6 +113,11 @@ def drafting_inputs(rules: Sequence[Rule], framework: Framework) -> str:
     return digest.hexdigest()
 
 
+def drafting_state(store: Store, rules: Sequence[Rule], framework: Framework) -> dict:
+    """What a drafting pass now would be computed from; saved after each complete pass."""
+    return {"inputs": drafting_inputs(rules, framework), "records": store.get_state(RECORDS_VERSION_KEY)}
+
+
 def redraft_if_changed(store: Store, config: Config, now: datetime | None = None,
                        rules: Sequence[Rule] | None = None) -> DraftCounts:
     """`redraft`, unless no record, rule parameter or rubric changed since the last complete
@@ -120,19 +125,23 @@ def redraft_if_changed(store: Store, config: Config, now: datetime | None = None
     new stays fast however long the history."""
     rules = load_rules(config) if rules is None else rules
     framework = load_framework(config.rubric.framework or None)
-    current = {"inputs": drafting_inputs(rules, framework), "records": store.get_state(RECORDS_VERSION_KEY)}
+    current = drafting_state(store, rules, framework)
     if store.get_state(DRAFTED_INPUTS_KEY) == current:
         return DraftCounts(skipped=True)
-    return redraft(store, config, now=now, rules=rules)
+    return draft_all(store, rules, framework, current, now or utcnow())
 
 
 def redraft(store: Store, config: Config, now: datetime | None = None,
             on_group: Callable[[], None] | None = None, rules: Sequence[Rule] | None = None) -> DraftCounts:
     """Rules over every stored record -> findings -> drafts. Needs no network; safe to re-run."""
-    now = now or utcnow()
     rules = load_rules(config) if rules is None else rules
     framework = load_framework(config.rubric.framework or None)
-    drafted_from = {"inputs": drafting_inputs(rules, framework), "records": store.get_state(RECORDS_VERSION_KEY)}
+    return draft_all(store, rules, framework, drafting_state(store, rules, framework), now or utcnow(), on_group)
+
+
+def draft_all(store: Store, rules: Sequence[Rule], framework: Framework, drafted_from: dict, now: datetime,
+              on_group: Callable[[], None] | None = None) -> DraftCounts:
+    """The drafting pass; `drafted_from` (read before the records are) is saved once it completes."""
     findings = detect_findings(store, rules, build_context(store, now), on_group)
     store.save_findings(findings)
     counts = DraftCounts(findings=len(findings))
