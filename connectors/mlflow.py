@@ -26,6 +26,8 @@ from harvester.timeutil import from_ms, to_ms
 RUN_OVERLAP = timedelta(minutes=10)
 ID_CHUNK = 100
 RUN_ORDER = ("attributes.start_time ASC", "attributes.run_id ASC")
+NOTE_TAG = "mlflow.note.content"  # the run's description, as the MLflow UI edits it
+RUN_TYPE_TAG = "mlflow.runType"  # e.g. "genai_evaluate", set by mlflow.genai.evaluate
 
 
 @dataclass(frozen=True)
@@ -338,6 +340,8 @@ def parse_run(run: Mapping[str, Any], source: str, experiments: Mapping[str, str
     exp_id = str(info.get("experiment_id", ""))
     metrics = {k: float(v) for k, v in kv(data.get("metrics")).items() if isinstance(v, (int, float))}
     user_tags = {k: v for k, v in tags.items() if not k.startswith("mlflow.")}
+    description = str(tags.get(NOTE_TAG) or "").strip()
+    run_type = str(tags.get(RUN_TYPE_TAG) or "").strip()
     return Record(
         source=source, kind="run", external_id=info["run_id"], occurred_at=ended or started,
         subject=experiments.get(exp_id, f"experiment {exp_id}"), actor=actor,
@@ -346,7 +350,8 @@ def parse_run(run: Mapping[str, Any], source: str, experiments: Mapping[str, str
         attributes={"status": str(info.get("status", "")).lower(), "metrics": metrics,
                     "params": kv(data.get("params")), "tags": user_tags, "name": info.get("run_name") or "",
                     "experiment_id": exp_id, "experiment_url": f"{ui}/#/experiments/{exp_id}" if ui else None,
-                    "started_at": started.isoformat(), "ended_at": ended.isoformat() if ended else None},
+                    "started_at": started.isoformat(), "ended_at": ended.isoformat() if ended else None,
+                    "description": description, "run_type": run_type},
         payload=dict(run),
     )
 

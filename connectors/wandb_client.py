@@ -82,6 +82,7 @@ RUN_FIELDS = """fragment RunFields on Run {
   heartbeatAt
   summaryMetrics
   tags
+  notes
   user {
     name
     username

@@ -1,8 +1,9 @@
 """Pure parsing for the W&B connector: GraphQL nodes in, records out.
 
 Runs become records with exactly the attributes MLflow runs have (status, metrics, params,
-tags, name, experiment_id, experiment_url, started_at, ended_at), so the metric rules read
-both sources the same way. Registry versions and alias moves become `model_version` and
+tags, name, experiment_id, experiment_url, started_at, ended_at, description, run_type), so
+the metric rules read both sources the same way. The description is the run's notes; W&B
+has no run type. Registry versions and alias moves become `model_version` and
 `model_promotion` records with the MLflow registry attributes.
 """
 
@@ -135,7 +136,8 @@ def parse_run(node: Mapping[str, Any], entity: str, project: str, source: str, u
         attributes={"status": state, "metrics": summary_metrics(node.get("summaryMetrics")),
                     "params": config_params(node.get("config")), "tags": tags, "name": display,
                     "experiment_id": subject, "experiment_url": path_url(ui, *experiment_path),
-                    "started_at": started.isoformat(), "ended_at": ended.isoformat() if ended else None},
+                    "started_at": started.isoformat(), "ended_at": ended.isoformat() if ended else None,
+                    "description": str(node.get("notes") or "").strip(), "run_type": ""},
         payload=dict(node),
     )
 

@@ -42,6 +42,22 @@ def test_parse_run_running_and_not_mine():
     assert not r.mine and r.url is None and r.subject == "experiment 12"
 
 
+def test_parse_run_reads_its_note_and_run_type_from_mlflow_tags():
+    run = load("runs_search_page.json")["runs"][0]
+    run["data"]["tags"] += [{"key": "mlflow.note.content", "value": "  Depth 8 with merchant features.\n\n"},
+                            {"key": "mlflow.runType", "value": "genai_evaluate"}]
+    r = parse_run(run, "m", {}, "", frozenset({"ada"}))
+    assert r.attributes["description"] == "Depth 8 with merchant features."
+    assert r.attributes["run_type"] == "genai_evaluate"
+    assert r.attributes["tags"] == {"team": "risk"}  # mlflow.* tags stay out of the user's tags
+
+
+def test_parse_run_without_note_or_run_type_has_empty_ones():
+    run = load("runs_search_page.json")["runs"][1]
+    r = parse_run(run, "m", {}, "", frozenset())
+    assert r.attributes["description"] == "" and r.attributes["run_type"] == ""
+
+
 def test_handles_match_case_insensitively():
     run = load("runs_search_page.json")["runs"][1]
     assert parse_run(run, "m", {}, "", frozenset({"root"})).mine

@@ -4,7 +4,8 @@ It answers the operations the connector sends (Viewer, Projects, Runs, FetchOrgI
 RegistryVersions) in W&B's response shapes: runs as `project.runs.edges[].node` with `config`
 and `summaryMetrics` as JSON strings, relay `pageInfo` cursors, naive ISO UTC times. Run and
 registry filters are evaluated (the Mongo-style subset W&B accepts), so a test sees what a
-real server would return for the filter the connector sent.
+real server would return for the filter the connector sent. Like GraphQL, a run node carries
+only the fields the query's run fragment asks for.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def iso(value: datetime) -> str:
 
 def make_run(name: str, user: str, created: datetime, *, state: str = "finished", heartbeat: datetime | None = None,
              summary: dict | None = None, config: dict | None = None, tags: list[str] | None = None,
-             group: str | None = None, display: str | None = None, user_name: str = "") -> dict[str, Any]:
-    """A Run node as W&B returns it: config wrapped in {"value", "desc"}, both as JSON strings."""
+             group: str | None = None, display: str | None = None, user_name: str = "",
+             notes: str | None = None) -> dict[str, Any]:
+    """A Run node as W&B returns it: config wrapped in {"value", "desc"}, both as JSON strings;
+    `notes` is the run's free-text description (a nullable String in the W&B schema)."""
     wrapped = {k: {"value": v, "desc": None} for k, v in (config or {}).items()}
     wrapped["_wandb"] = {"value": {"cli_version": "0.31.0", "python_version": "3.11.9"}, "desc": None}
     summary_full = {"_runtime": 812.4, "_step": 99, "_timestamp": 1.7e9, "_wandb": {"runtime": 812}, **(summary or {})}
@@ -38,7 +41,7 @@ def make_run(name: str, user: str, created: datetime, *, state: str = "finished"
         "name": name, "displayName": display or f"{name}-display", "state": state,
         "config": json.dumps(wrapped), "group": group, "jobType": "train",
         "createdAt": iso(created), "heartbeatAt": iso(heartbeat or created),
-        "summaryMetrics": json.dumps(summary_full), "tags": list(tags or []),
+        "summaryMetrics": json.dumps(summary_full), "tags": list(tags or []), "notes": notes,
         "user": {"name": user_name or user.title(), "username": user},
     }
 
@@ -65,6 +68,24 @@ def make_membership(collection: str, version: int, *, created: datetime, updated
                      "versionIndex": version, "createdAt": iso(created), "updatedAt": iso(updated or created),
                      "state": "COMMITTED", "artifactType": {"name": "model"}, "createdBy": creator},
     }
+
+
+def fragment_fields(query: str, fragment: str) -> set[str]:
+    """The top-level field names a named fragment in the query text selects."""
+    match = re.search(rf"fragment {fragment} on \w+ {{", query)
+    if match is None:
+        raise ValueError(f"the query has no fragment {fragment}")
+    fields, depth = set(), 1
+    for token in re.findall(r"[{}]|\w+", query[match.end():]):
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+            if depth == 0:
+                return fields
+        elif depth == 1:
+            fields.add(token)
+    raise ValueError(f"fragment {fragment} is not closed")
 
 
 def _time(value: str) -> datetime:
@@ -188,6 +209,7 @@ class FakeWandb:
     def answer_Runs(self, variables, query):
         filters = json.loads(variables.get("filters") or "{}")
         assert variables.get("order") == "+created_at"
+        asked = fragment_fields(query, "RunFields")
         data = {}
         for i in self.aliases(variables, "project"):
             assert f"q{i}: project(name: $project{i}, entityName: $entity{i})" in query
@@ -196,8 +218,9 @@ class FakeWandb:
                 data[f"q{i}"] = None
                 continue
             nodes = sorted(self.runs.get(key, []), key=lambda r: r["createdAt"])
-            nodes = [n for n in nodes if matches({"username": n["user"]["username"], "createdAt": n["createdAt"],
-                                                  "heartbeatAt": n["heartbeatAt"], "state": n["state"]}, filters)]
+            nodes = [{k: v for k, v in n.items() if k in asked} for n in nodes
+                     if matches({"username": n["user"]["username"], "createdAt": n["createdAt"],
+                                 "heartbeatAt": n["heartbeatAt"], "state": n["state"]}, filters)]
             data[f"q{i}"] = {"name": key[1], "entityName": key[0],
                              "runs": _page(nodes, variables.get(f"cursor{i}"), variables.get("perPage") or 50, True)}
         return data
