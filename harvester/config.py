@@ -15,7 +15,8 @@ from harvester.settings import build_settings
 CONFIG_FILENAME = "harvester.toml"
 HOME_CONFIG_FILENAME = "config.toml"
 # Top-level tables a config may hold; each feature validates its own table.
-KNOWN_SECTIONS = ("identity", "store", "harvest", "connectors", "rules", "rubric", "digest", "nightly", "report")
+KNOWN_SECTIONS = ("identity", "store", "harvest", "connectors", "rules", "rubric", "wording", "digest", "nightly",
+                  "report")
 
 
 def app_dir() -> Path:
@@ -75,6 +76,19 @@ class RubricSettings:
 
 
 @dataclass(frozen=True)
+class WordingSettings:
+    """How drafts name things: `metric_names = { val_auc = "holdout AUC" }` overrides the plain
+    name of a metric (or param) key in statements; the raw key stays in the draft's metrics."""
+
+    metric_names: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for key, value in self.metric_names.items():
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"metric_names.{key} must be a non-empty string")
+
+
+@dataclass(frozen=True)
 class ConnectorInstance:
     name: str
     type: str
@@ -89,6 +103,7 @@ class Config:
     store: StoreSettings = field(default_factory=StoreSettings)
     harvest: HarvestSettings = field(default_factory=HarvestSettings)
     rubric: RubricSettings = field(default_factory=RubricSettings)
+    wording: WordingSettings = field(default_factory=WordingSettings)
     connectors: Mapping[str, ConnectorInstance] = field(default_factory=dict)
     rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -162,6 +177,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None) -> Config:
         store=build_settings(StoreSettings, raw.get("store", {}), f"{label} [store]"),
         harvest=build_settings(HarvestSettings, raw.get("harvest", {}), f"{label} [harvest]"),
         rubric=build_settings(RubricSettings, raw.get("rubric", {}), f"{label} [rubric]").resolved(path),
+        wording=build_settings(WordingSettings, raw.get("wording", {}), f"{label} [wording]"),
         connectors=parse_connectors(raw.get("connectors", {}), label),
         rules={str(k): v for k, v in raw.get("rules", {}).items()},
         raw=raw,

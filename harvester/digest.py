@@ -6,13 +6,14 @@ after the SMTP server accepted the message, so a failed send is retried next tim
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from harvester.config import HOME_CONFIG_FILENAME, Config, app_dir, read_secret
+from harvester.commands import command_prefix as base_command
+from harvester.config import Config, read_secret
 from harvester.errors import ConfigError, HarvesterError
+from harvester.kinds import kind_of, kind_registry, kinds_where
 from harvester.models import Draft, Entry, ensure_utc, utcnow
 from harvester.settings import build_settings
 from harvester.store import Store
@@ -20,25 +21,8 @@ from harvester.timeutil import parse_since
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
-CHECKIN_KINDS = ("metric_lift", "model_promoted", "release_shipped", "latency_reduction", "cost_reduction")
 LAST_SENT_KEY = "digest.last_sent"
 CHECKINS_ASKED_KEY = "digest.checkins_asked"
-
-# Display order and titles of the draft groups; other kinds follow alphabetically.
-KIND_TITLES = {
-    "metric_lift": "Model metric lifts",
-    "model_promoted": "Models promoted to serving",
-    "release_shipped": "Releases and deployments",
-    "latency_reduction": "Latency cuts",
-    "cost_reduction": "Cost reductions",
-    "experiment_campaign": "Ideas ruled out",
-    "pr_shipped": "Pull requests shipped",
-    "review_given": "Reviews given",
-    "docs_written": "Docs written",
-    "ticket_resolved": "Tickets resolved",
-    "epic_completed": "Epics completed",
-    "incident_resolved": "Incidents resolved",
-}
 
 
 class DigestSendError(HarvesterError):
@@ -60,7 +44,7 @@ class DigestSettings:
     subject_prefix: str = "[harvester]"
     command: str = ""  # how commands in the email start; default: harvester (+ --config when needed)
     checkin_weeks: int = 4
-    checkin_kinds: tuple[str, ...] = CHECKIN_KINDS
+    checkin_kinds: tuple[str, ...] | None = None  # None: every kind declared with check_in
     max_checkins: int = 5
 
     def __post_init__(self):
@@ -76,6 +60,13 @@ class DigestSettings:
     @property
     def smtp_port(self) -> int:
         return self.port or DEFAULT_PORTS[self.security]
+
+    @property
+    def due_kinds(self) -> tuple[str, ...]:
+        """The entry kinds that get impact check-ins."""
+        if self.checkin_kinds is not None:
+            return self.checkin_kinds
+        return kinds_where(lambda kind: kind.check_in)
 
 
 def load_digest_settings(config: Config) -> DigestSettings:
@@ -169,31 +160,29 @@ def iso_week(day: date) -> str:
 
 
 def command_prefix(config: Config, settings: DigestSettings) -> str:
-    """`harvester`, plus `--config PATH` when the config would not be found without it."""
-    if settings.command:
-        return settings.command
-    if config.path is None or config.path.resolve() == (app_dir() / HOME_CONFIG_FILENAME).resolve():
-        return "harvester"
-    return f"harvester --config {shlex.quote(str(config.path.resolve()))}"
+    """[digest] command when set, else how the CLI's own hints start."""
+    return settings.command or base_command(config)
 
 
 def group_drafts(drafts: list[Draft]) -> list[DraftGroup]:
     by_kind: dict[str, list[Draft]] = {}
     for d in drafts:
         by_kind.setdefault(d.kind, []).append(d)
-    order = list(KIND_TITLES)
+    # Declared kinds in the registry's order; kinds nobody declares any more follow alphabetically.
+    order = list(kind_registry())
     kinds = sorted(by_kind, key=lambda k: (order.index(k) if k in order else len(order), k))
-    return [DraftGroup(k, KIND_TITLES.get(k, k.replace("_", " ").capitalize()),
-                       sorted(by_kind[k], key=lambda d: (d.occurred_at, d.id), reverse=True)) for k in kinds]
+    return [DraftGroup(k, kind_of(k).title, sorted(by_kind[k], key=lambda d: (d.occurred_at, d.id), reverse=True))
+            for k in kinds]
 
 
 def select_checkins(store: Store, settings: DigestSettings, now: datetime) -> list[Entry]:
-    """Entries of deploy/lift kinds confirmed at least `checkin_weeks` ago whose outcome is
+    """Entries of the check-in kinds confirmed at least `checkin_weeks` ago whose outcome is
     still empty and that no earlier digest asked about, oldest first."""
     cutoff = now - timedelta(weeks=settings.checkin_weeks)
     asked = set(store.get_state(CHECKINS_ASKED_KEY, {}) or {})
+    due_kinds = settings.due_kinds
     due = [e for e in store.list_entries()
-           if e.kind in settings.checkin_kinds and not (e.outcome or "").strip()
+           if e.kind in due_kinds and not (e.outcome or "").strip()
            and e.created_at is not None and ensure_utc(e.created_at) <= cutoff and str(e.id) not in asked]
     due.sort(key=lambda e: (e.created_at, e.id))
     return due[:settings.max_checkins]

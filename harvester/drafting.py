@@ -10,16 +10,22 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from harvester.config import Config
-from harvester.linking import describe_links, link_findings, linked_summary
+from harvester.identity import carry_identities
+from harvester.kinds import kind_of
+from harvester.linking import FindingGroup, link_findings, linked_summary
 from harvester.models import Draft, Evidence, Finding, utcnow
 from harvester.registry import build_rules
 from harvester.rubric import Framework, load_framework
 from harvester.rules.base import DetectContext, RecordGroup, Rule
+from harvester.rules.metric_names import metric_family
 from harvester.store import Store
 from harvester.store.store import DRAFTED_INPUTS_KEY, RECORDS_VERSION_KEY
-from harvester.wording import word_finding
+from harvester.wording import MetricNames, Mention, Story, word_story
 
 SERVING_KINDS = ("model_version",)
+DECIDED = ("confirmed", "rejected")
+# Facts that hold words a person wrote (PR titles, ticket summaries, labels): the only text tags read.
+AUTHORED_FACTS = ("title", "summary", "titles", "labels")
 
 
 @dataclass
@@ -31,6 +37,7 @@ class DraftCounts:
     superseded: int = 0
     findings: int = 0
     skipped: bool = False  # nothing the rules read had changed since the last pass
+    held: tuple[str, ...] = ()  # sources whose last harvest did not complete: their drafts wait
     by_source: Counter = field(default_factory=Counter)
 
     def add(self, outcome: str, source: str) -> None:
@@ -64,34 +71,80 @@ def detect_findings(store: Store, rules: Sequence[Rule], context: DetectContext,
     return findings
 
 
-def draft_from_findings(linked: Sequence[Finding], framework: Framework) -> Draft:
+def authored_texts(f: Finding) -> list[str]:
+    texts = []
+    for key in AUTHORED_FACTS:
+        value = f.facts.get(key)
+        texts += [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)] if value else []
+    return texts
+
+
+def tag_findings(findings: Sequence[Finding], framework: Framework) -> tuple[str, ...]:
+    """Rubric dimensions from each finding's structure (kind, metric families) and authored words."""
+    tags: list[str] = []
+    for f in findings:
+        kind = kind_of(f.kind)
+        texts = authored_texts(f) if not kind.is_ml else []
+        for t in framework.tag_finding(f.kind, [metric_family(m.name) for m in f.metrics], texts, kind.dimensions):
+            if t not in tags:
+                tags.append(t)
+    return tuple(t for t in framework.ids if t in tags)
+
+
+def draft_from_group(group: FindingGroup, framework: Framework, names: MetricNames | None = None) -> Draft:
+    linked = group.findings
     primary = linked[0]
-    statement, prompt = word_finding(primary)
-    links = describe_links(linked)
-    if links:
-        statement = f"{statement} {links}"
+    story = Story(primary=primary, joined=tuple(linked[1:]), names=names or MetricNames(),
+                  mentions=tuple(Mention(f, via) for f, via in group.mentions))
+    statement, prompt = word_story(story)
     evidence: list[Evidence] = []
     for f in linked:
         for e in f.evidence:
             if e.url not in {x.url for x in evidence}:
                 evidence.append(e)
-    metrics = tuple(m for f in linked for m in f.metrics)
-    tags: list[str] = []
-    for f in linked:
-        for t in framework.tag(f.kind, statement):
-            if t not in tags:
-                tags.append(t)
+    family = kind_of(primary.kind).family
+    metrics, seen = [], set()
+    for m in (m for f in linked if kind_of(f.kind).family == family for m in f.metrics):
+        if m.name not in seen:
+            seen.add(m.name)
+            metrics.append(m)
     return Draft(id=None, fingerprint=primary.fingerprint, status="pending", kind=primary.kind,
                  source=primary.source, subject=primary.subject, occurred_at=max(f.occurred_at for f in linked),
-                 statement=statement, impact_prompt=prompt, metrics=metrics, evidence=tuple(evidence),
-                 tags=tuple(tags), linked=tuple(linked_summary(linked)))
+                 statement=statement, impact_prompt=prompt, metrics=tuple(metrics), evidence=tuple(evidence),
+                 tags=tag_findings(linked, framework), linked=tuple(linked_summary(linked)))
+
+
+def split_decided(groups: Sequence[FindingGroup], states: dict[str, tuple[str, bool]],
+                  covered: set[str] = frozenset()) -> list[FindingGroup]:
+    """Keep the engineer's decisions where they were made: a finding whose own draft was
+    confirmed, rejected or edited is never folded into another draft; a decided draft does
+    not absorb a finding that already has a draft of its own; and a finding that was part of
+    a confirmed or rejected draft (`covered`) is not drafted again on its own."""
+    def decided(f: Finding) -> bool:
+        status, edited = states.get(f.fingerprint, ("", False))
+        return status in DECIDED or edited
+
+    out = []
+    for g in groups:
+        kept = tuple(f for f in g.findings if f.fingerprint not in covered or f.fingerprint in states)
+        if not kept:
+            continue
+        g = FindingGroup(kept, g.mentions)
+        primary, rest = g.findings[0], g.findings[1:]
+        alone = [f for f in rest if decided(f) or (decided(primary) and states.get(f.fingerprint, ("",))[0] == "pending")]
+        if not alone:
+            out.append(g)
+            continue
+        out.append(FindingGroup(tuple(f for f in g.findings if f not in alone), g.mentions))
+        out.extend(FindingGroup((f,)) for f in alone)
+    return out
 
 
 def load_rules(config: Config) -> list[Rule]:
     return build_rules(dict(config.rules), config.label)
 
 
-def drafting_inputs(rules: Sequence[Rule], framework: Framework) -> str:
+def drafting_inputs(rules: Sequence[Rule], framework: Framework, names: MetricNames | None = None) -> str:
     """A signature of everything besides the records that drafts depend on: the rules and their
     parameters, the rubric, and the code that detects, links, words and tags (hashed, so an
     upgrade from a checkout without a version bump still redrafts)."""
@@ -99,10 +152,11 @@ def drafting_inputs(rules: Sequence[Rule], framework: Framework) -> str:
 
     import harvester.rules as rules_package
 
-    digest = hashlib.sha256(json.dumps([sorted(repr(r) for r in rules), repr(framework)]).encode())
+    digest = hashlib.sha256(json.dumps([sorted(repr(r) for r in rules), repr(framework),
+                                        repr(names or MetricNames())]).encode())
     here = Path(__file__).parent
-    code = sorted(Path(rules_package.__file__).parent.glob("*.py")) + \
-        [here / name for name in ("drafting.py", "linking.py", "wording.py", "rubric.py")]
+    code = sorted(Path(rules_package.__file__).parent.glob("*.py")) + sorted((here / "wording").glob("*.py")) + \
+        [here / name for name in ("drafting.py", "linking.py", "identity.py", "kinds.py", "rubric.py")]
     for path in code:
         try:
             digest.update(path.read_bytes())
@@ -113,9 +167,15 @@ def drafting_inputs(rules: Sequence[Rule], framework: Framework) -> str:
     return digest.hexdigest()
 
 
-def drafting_state(store: Store, rules: Sequence[Rule], framework: Framework) -> dict:
-    """What a drafting pass now would be computed from; saved after each complete pass."""
-    return {"inputs": drafting_inputs(rules, framework), "records": store.get_state(RECORDS_VERSION_KEY)}
+def drafting_state(store: Store, rules: Sequence[Rule], framework: Framework, names: MetricNames) -> dict:
+    """What a drafting pass now would be computed from; saved after each complete pass. The
+    sources held back count: a pass after one of them completes again must run."""
+    return {"inputs": drafting_inputs(rules, framework, names), "records": store.get_state(RECORDS_VERSION_KEY),
+            "held": sorted(store.unfinished_sources())}
+
+
+def metric_names(config: Config) -> MetricNames:
+    return MetricNames(dict(config.wording.metric_names))
 
 
 def redraft_if_changed(store: Store, config: Config, now: datetime | None = None,
@@ -125,10 +185,11 @@ def redraft_if_changed(store: Store, config: Config, now: datetime | None = None
     new stays fast however long the history."""
     rules = load_rules(config) if rules is None else rules
     framework = load_framework(config.rubric.framework or None)
-    current = drafting_state(store, rules, framework)
+    names = metric_names(config)
+    current = drafting_state(store, rules, framework, names)
     if store.get_state(DRAFTED_INPUTS_KEY) == current:
-        return DraftCounts(skipped=True)
-    return draft_all(store, rules, framework, current, now or utcnow())
+        return DraftCounts(skipped=True, held=tuple(current["held"]))
+    return draft_all(store, rules, framework, current, now or utcnow(), names=names)
 
 
 def redraft(store: Store, config: Config, now: datetime | None = None,
@@ -136,22 +197,32 @@ def redraft(store: Store, config: Config, now: datetime | None = None,
     """Rules over every stored record -> findings -> drafts. Needs no network; safe to re-run."""
     rules = load_rules(config) if rules is None else rules
     framework = load_framework(config.rubric.framework or None)
-    return draft_all(store, rules, framework, drafting_state(store, rules, framework), now or utcnow(), on_group)
+    names = metric_names(config)
+    return draft_all(store, rules, framework, drafting_state(store, rules, framework, names), now or utcnow(),
+                     on_group, names)
 
 
 def draft_all(store: Store, rules: Sequence[Rule], framework: Framework, drafted_from: dict, now: datetime,
-              on_group: Callable[[], None] | None = None) -> DraftCounts:
-    """The drafting pass; `drafted_from` (read before the records are) is saved once it completes."""
+              on_group: Callable[[], None] | None = None, names: MetricNames | None = None) -> DraftCounts:
+    """The drafting pass; `drafted_from` (read before the records are) is saved once it completes.
+
+    Findings resting on a source whose latest harvest did not complete change no draft: what
+    it fetched may be partial, so its drafts wait, neither added, refreshed nor retired."""
     findings = detect_findings(store, rules, build_context(store, now), on_group)
+    findings = carry_identities(findings, store)
     store.save_findings(findings)
-    counts = DraftCounts(findings=len(findings))
+    held = set(drafted_from.get("held") or ())
+    counts = DraftCounts(findings=len(findings), held=tuple(sorted(held)))
     drafted = set()
-    for linked in link_findings(findings):
-        draft = draft_from_findings(linked, framework)
+    for group in split_decided(link_findings(findings), store.draft_states(), store.covered_by_decisions()):
+        if held & {f.source for f in group.findings}:
+            drafted.update(f.fingerprint for f in group.findings)
+            continue
+        draft = draft_from_group(group, framework, names)
         drafted.add(draft.fingerprint)
         counts.add(store.save_draft(draft), draft.source)
-        if len(linked) > 1:  # drafts of findings now joined to this one, from earlier harvests
-            counts.superseded += store.supersede_drafts([f.fingerprint for f in linked[1:]], draft.fingerprint)
-    counts.superseded += store.retire_missing_drafts(drafted)
+        if len(group.findings) > 1:  # drafts of findings now joined to this one, from earlier harvests
+            counts.superseded += store.supersede_drafts([f.fingerprint for f in group.findings[1:]], draft.fingerprint)
+    counts.superseded += store.retire_missing_drafts(drafted, keep_sources=held)
     store.set_state(DRAFTED_INPUTS_KEY, drafted_from)
     return counts

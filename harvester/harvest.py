@@ -58,7 +58,8 @@ class HarvestSummary:
                          "drafts_new": d.by_source.get((s.source, "new"), 0),
                          "drafts_updated": d.by_source.get((s.source, "updated"), 0)} for s in self.sources],
             "drafts": {"new": d.new, "updated": d.updated, "unchanged": d.unchanged, "kept": d.kept,
-                       "superseded": d.superseded, "findings": d.findings, "skipped": d.skipped},
+                       "superseded": d.superseded, "findings": d.findings, "skipped": d.skipped,
+                       "held_sources": list(d.held)},
         }
 
 

@@ -4,19 +4,21 @@ A finding that names other work (a PR whose text carries a Jira key, an MLflow r
 registered model and version, or a W&B run URL) keeps those names in facts["references"].
 `link_findings` joins it with the findings those names point at: ML findings by run id or
 model version, ticket findings by issue key. The first finding of each group is the primary,
-whose wording and fingerprint the draft takes: an ML result, else a ticket or epic, else the PR.
+whose wording and fingerprint the draft takes: the lowest family and rank its kind declares
+(an ML result, else a ticket or epic, else the PR).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
+from harvester.kinds import kind_of
 from harvester.models import Finding
 
-ML_KINDS = ("metric_lift", "model_promoted", "latency_reduction", "cost_reduction", "experiment_campaign")
-TICKET_KINDS = ("epic_completed", "incident_resolved", "ticket_resolved")
-PR_KINDS = ("pr_shipped", "docs_written")
+# Kinds joined when they rest on the same best run (a promotion: on the run its version came from).
+SAME_RUN_KINDS = ("metric_lift", "latency_reduction", "cost_reduction", "model_promoted")
 
 JIRA_KEY = re.compile(r"(?<![\w-])([A-Z][A-Z0-9]{1,9}-[1-9][0-9]{0,6})(?![\w-])")
 # Upper-case prefixes that look like Jira keys but name standards and versions.
@@ -57,43 +59,83 @@ def unique_pairs(pairs: Iterable[list]) -> list[list]:
 
 
 def rank(f: Finding) -> tuple[int, int]:
-    if f.kind in ML_KINDS:
-        return 0, ML_KINDS.index(f.kind)
-    if f.kind in TICKET_KINDS:
-        return 1, TICKET_KINDS.index(f.kind)
-    return 2, 0
+    return kind_of(f.kind).link_rank()
 
 
-def ticket_keys(f: Finding) -> set[str]:
-    keys = {f.subject, str(f.facts.get("key") or "")}
-    keys.update(str(k) for k in f.facts.get("keys") or ())
-    return {k.upper() for k in keys if k}
+def is_rollup(f: Finding) -> bool:
+    """An epic, or the tickets under one: a body of work of its own, never folded into an ML result."""
+    return f.kind == "epic_completed" or bool(f.facts.get("rollup"))
 
 
-def link_findings(findings: Sequence[Finding]) -> list[tuple[Finding, ...]]:
-    """Findings grouped into accomplishments, primary first; unlinked findings stand alone."""
+def own_keys(f: Finding) -> set[str]:
+    return {k.upper() for k in (f.subject, str(f.facts.get("key") or "")) if k}
+
+
+def child_keys(f: Finding) -> set[str]:
+    return {str(k).upper() for k in f.facts.get("keys") or () if k} - own_keys(f)
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    """One accomplishment: its findings, primary first, and the findings of other drafts it
+    names (finding, ticket key that connects them)."""
+
+    findings: tuple[Finding, ...]
+    mentions: tuple[tuple[Finding, str], ...] = ()
+
+    @property
+    def primary(self) -> Finding:
+        return self.findings[0]
+
+
+class UnionFind:
+    def __init__(self, size: int):
+        self.parent = list(range(size))
+
+    def root(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def join(self, a: int, b: int) -> None:
+        self.parent[self.root(b)] = self.root(a)
+
+
+def link_findings(findings: Sequence[Finding]) -> list[FindingGroup]:
+    """Findings grouped into accomplishments, primary first; unlinked findings stand alone.
+
+    Joined: findings on the same best run (a lift, its latency and cost wins, the model
+    version promoted from it); a finding and the run, model version or ticket its text names.
+    An epic (or the tickets rolled up under one) reached through one of its child tickets
+    stays its own draft when the other side is an ML result: each names the other instead."""
     by_run: dict[str, list[int]] = {}
+    by_best: dict[tuple[str, str], list[int]] = {}
     by_model: dict[tuple[str, str], list[int]] = {}
     by_key: dict[str, list[int]] = {}
+    by_child: dict[str, list[int]] = {}
     for i, f in enumerate(findings):
-        if f.kind in ML_KINDS:
+        kind = kind_of(f.kind)
+        if kind.is_ml:
             for rid in f.record_ids:
                 by_run.setdefault(str(rid).lower(), []).append(i)
+            best = f.facts.get("run_id") if f.kind == "model_promoted" else f.facts.get("best_run_id")
+            if best and f.kind in SAME_RUN_KINDS:
+                by_best.setdefault((f.source, str(best).lower()), []).append(i)
             model, version = f.facts.get("model"), f.facts.get("version")
             if model and version is not None:
                 by_model.setdefault((str(model).lower(), str(version)), []).append(i)
-        elif f.kind in TICKET_KINDS:
-            for key in ticket_keys(f):
+        elif kind.is_ticket:
+            for key in own_keys(f):
                 by_key.setdefault(key, []).append(i)
+            for key in child_keys(f):
+                by_child.setdefault(key, []).append(i)
 
-    parent = list(range(len(findings)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    sets = UnionFind(len(findings))
+    for members in by_best.values():
+        for j in members[1:]:
+            sets.join(members[0], j)
+    deferred: list[tuple[int, int, str]] = []
     for i, f in enumerate(findings):
         refs = f.facts.get("references")
         if not has_references(refs):
@@ -101,49 +143,48 @@ def link_findings(findings: Sequence[Finding]) -> list[tuple[Finding, ...]]:
         targets = [j for rid in list(refs.get("runs") or ()) + list(refs.get("wandb") or ())
                    for j in by_run.get(str(rid).lower(), ())]
         targets += [j for name, version in refs.get("models") or () for j in by_model.get((name.lower(), str(version)), ())]
-        targets += [j for key in refs.get("jira") or () for j in by_key.get(str(key).upper(), ())]
+        for key in refs.get("jira") or ():
+            key = str(key).upper()
+            for j in by_key.get(key, ()):
+                (deferred.append((i, j, key)) if is_rollup(findings[j]) else targets.append(j))
+            deferred += [(i, j, key) for j in by_child.get(key, ())]
         for j in targets:
-            parent[root(j)] = root(i)
+            sets.join(i, j)
+
+    has_ml = {sets.root(i) for i, f in enumerate(findings) if kind_of(f.kind).is_ml}
+    crossings: list[tuple[int, int, str]] = []
+    for i, j, key in deferred:
+        if sets.root(i) in has_ml:
+            crossings.append((i, j, key))
+        else:
+            sets.join(j, i)
 
     groups: dict[int, list[Finding]] = {}
     for i, f in enumerate(findings):
-        groups.setdefault(root(i), []).append(f)
-    return [tuple(sorted(g, key=lambda f: (rank(f), -f.occurred_at.timestamp()))) for g in groups.values()]
+        groups.setdefault(sets.root(i), []).append(f)
+    mentions: dict[int, list[tuple[Finding, str]]] = {}
+    for i, j, key in crossings:
+        ml_root, epic_root = sets.root(i), sets.root(j)
+        if ml_root == epic_root:
+            continue
+        ml_primary = lead(groups[ml_root])
+        add_mention(mentions, ml_root, findings[j], key)
+        add_mention(mentions, epic_root, ml_primary, key)
+    return [FindingGroup(tuple(sorted(g, key=lambda f: (rank(f), -f.occurred_at.timestamp()))),
+                         tuple(mentions.get(root, ()))) for root, g in groups.items()]
 
 
-def describe_links(linked: Sequence[Finding]) -> str:
-    """A short sentence naming the PRs and tickets joined to the primary finding ('' if none)."""
-    primary, rest = linked[0], linked[1:]
-    prs = [pr_label(f) for f in rest if f.kind in PR_KINDS]
-    tickets = [f"{TICKET_NOUNS[f.kind]} {f.facts.get('key') or f.subject}" for f in rest if f.kind in TICKET_KINDS]
-    others = [f"{f.subject}" for f in rest if f.kind in ML_KINDS and f.subject != primary.subject]
-    parts = []
-    if prs:
-        parts.append(f"Shipped in {join_labels(prs, 'PR')}")
-    if tickets:
-        parts.append(("for " if prs else "Tracked in ") + ", ".join(tickets))
-    if others:
-        parts.append(("with " if parts else "With ") + ", ".join(others))
-    return (" ".join(parts) + ".") if parts else ""
+def lead(findings: Sequence[Finding]) -> Finding:
+    return min(findings, key=lambda f: (rank(f), -f.occurred_at.timestamp()))
 
 
-TICKET_NOUNS = {"ticket_resolved": "ticket", "epic_completed": "epic", "incident_resolved": "incident"}
-
-
-def pr_label(f: Finding) -> str:
-    """acme/fraud#42, or acme/fraud#42, #43 for a group of PRs."""
-    numbers = [p.get("number") for p in f.facts.get("prs") or () if isinstance(p, Mapping)]
-    if not numbers:
-        return f.subject
-    more = f" and {len(numbers) - 3} more" if len(numbers) > 3 else ""
-    return f.subject + ", ".join(f"#{n}" for n in numbers[:3]) + more
-
-
-def join_labels(labels: Sequence[str], noun: str) -> str:
-    plural = len(labels) > 1 or any("," in x for x in labels)
-    return f"{noun}{'s' if plural else ''} " + "; ".join(labels)
+def add_mention(mentions: dict[int, list[tuple[Finding, str]]], root: int, finding: Finding, key: str) -> None:
+    items = mentions.setdefault(root, [])
+    if all(f.fingerprint != finding.fingerprint for f, _ in items):
+        items.append((finding, key))
 
 
 def linked_summary(linked: Sequence[Finding]) -> list[dict[str, str]]:
     """{source, kind, subject} for every finding in a draft after the primary (for --json)."""
-    return [{"source": f.source, "kind": f.kind, "subject": str(f.facts.get("key") or f.subject)} for f in linked[1:]]
+    return [{"source": f.source, "kind": f.kind, "subject": str(f.facts.get("key") or f.subject),
+             "fingerprint": f.fingerprint} for f in linked[1:]]

@@ -10,28 +10,27 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
+from harvester.kinds import kind_of, kind_registry
 from harvester.models import Entry, ensure_utc, utcnow
 from harvester.rubric import Dimension, Framework, Level
 from harvester.timeutil import month_of
 
-# Kinds whose value is only clear once the business outcome is known.
-OUTCOME_KINDS = ("metric_lift", "model_promoted", "latency_reduction", "cost_reduction", "epic_completed")
-EXPERIMENT_KINDS = ("metric_lift", "experiment_campaign")
-TICKET_KINDS = ("ticket_resolved", "epic_completed", "incident_resolved")
 TOP_OUTCOMES = 5
 DEFAULT_OUTCOME_PROMPT = "What did this change for users or the business (a number if you have one)?"
 
-RECAP_COUNTS = (
-    ("models_shipped", "Models shipped"),
-    ("experiments_run", "Experiments run"),
-    ("negative_results", "Negative results recorded"),
-    ("prs_merged", "PRs merged"),
-    ("reviews_given", "Reviews given"),
-    ("tickets_closed", "Tickets closed"),
-    ("entries", "Journal entries"),
-)
+# Labels of the Period Recap counters, in display order. A kind adds to the counters in its
+# `recap`; "experiments" counts distinct experiments, and "runs_tracked" sums the runs behind them.
+RECAP_LABELS = {
+    "models_shipped": "Models shipped",
+    "experiments": "Experiments",
+    "runs_tracked": "Runs tracked",
+    "negative_results": "Negative results recorded",
+    "prs_merged": "PRs merged",
+    "reviews_given": "Reviews given",
+    "tickets_closed": "Tickets closed",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,7 @@ class ReportEntry:
     entry: Entry
     runs: int | None = None
     impact_prompt: str = ""
+    joined_kinds: tuple[str, ...] = ()  # kinds of the findings joined into the entry's draft (a promotion)
 
     @property
     def measured(self) -> bool:
@@ -55,7 +55,7 @@ class ReportEntry:
 
     @property
     def needs_outcome(self) -> bool:
-        return self.entry.kind in OUTCOME_KINDS and not (self.entry.outcome or "").strip()
+        return kind_of(self.entry.kind).needs_outcome and not (self.entry.outcome or "").strip()
 
     def as_json(self) -> dict[str, Any]:
         data = self.entry.as_json()
@@ -94,6 +94,7 @@ class MonthSummary:
 @dataclass(frozen=True)
 class Recap:
     counts: dict[str, int]
+    labels: dict[str, str]
     top_outcomes: tuple[ReportEntry, ...]
     timeline: tuple[MonthSummary, ...]
 
@@ -112,6 +113,18 @@ class Report:
     recap: Recap
     missing_outcomes: tuple[ReportEntry, ...]
     total: int
+    command: str = "harvester"  # how the commands the report suggests start
+
+    def unmapped_hint(self, text: Callable[[str], str] = str,
+                      code: Callable[[str], str] = lambda c: f"`{c}`") -> str:
+        """One line: how many entries count toward no dimension, and the commands that fix it.
+        `text` and `code` format the framework name and the commands for the output format."""
+        n = len(self.unmapped)
+        if not n:
+            return ""
+        has, them = ("entry has", "it") if n == 1 else ("entries have", "them")
+        return (f"{n} {has} no dimension of {text(self.framework.name)}: run {code(self.command + ' retag')} "
+                f"to map {them} onto this framework, or tag {them} with {code(self.command + ' tag ID +DIM')}.")
 
     @property
     def empty_dimensions(self) -> tuple[Dimension, ...]:
@@ -141,11 +154,15 @@ class Report:
                              "activity": [r.as_json() for r in s.activity]} for s in self.sections],
             "empty_dimensions": [d.id for d in self.empty_dimensions],
             "unmapped": [r.as_json() for r in self.unmapped],
+            "unmapped_hint": self.unmapped_hint() or None,
             "recap": {
                 "counts": self.recap.counts,
+                "labels": self.recap.labels,
                 "top_outcomes": [r.as_json() for r in self.recap.top_outcomes],
                 "timeline": [{"month": m.month, "count": len(m.entries), "kinds": m.kinds,
                               "entries": [r.entry.id for r in m.entries]} for m in self.recap.timeline],
+                "kind_titles": {k: kind_of(k).title
+                                for k in dict.fromkeys(r.entry.kind for m in self.recap.timeline for r in m.entries)},
             },
             "missing_outcomes": [r.as_json() for r in self.missing_outcomes],
         }
@@ -153,7 +170,7 @@ class Report:
 
 def build_report(store, framework: Framework, *, until: datetime, since: datetime | None = None,
                  period: str = "", level: Level | None = None, author: str = "",
-                 now: datetime | None = None) -> Report:
+                 now: datetime | None = None, command: str = "harvester") -> Report:
     """Read the period's journal entries and organise them by the framework's dimensions."""
     until = ensure_utc(until)
     since = ensure_utc(since) if since else None
@@ -167,14 +184,15 @@ def build_report(store, framework: Framework, *, until: datetime, since: datetim
         unmapped=tuple(r for r in items if not set(r.entry.tags) & set(framework.ids)),
         recap=build_recap(items, since, until),
         missing_outcomes=tuple(r for r in items if r.needs_outcome),
-        total=len(items),
+        total=len(items), command=command,
     )
 
 
 def report_entry(entry: Entry, origin: dict[str, Any]) -> ReportEntry:
     runs = origin.get("facts", {}).get("runs")
     return ReportEntry(entry=entry, runs=int(runs) if isinstance(runs, (int, float)) else None,
-                       impact_prompt=origin.get("impact_prompt", ""))
+                       impact_prompt=origin.get("impact_prompt", ""),
+                       joined_kinds=tuple(str(k) for k in origin.get("joined_kinds", ())))
 
 
 def build_section(dimension: Dimension, items: Sequence[ReportEntry], level: Level | None) -> DimensionSection:
@@ -184,26 +202,48 @@ def build_section(dimension: Dimension, items: Sequence[ReportEntry], level: Lev
                             expectation=dimension.expectation(level.id) if level else "")
 
 
-def count_recap(items: Sequence[ReportEntry]) -> dict[str, int]:
-    kinds = Counter(r.entry.kind for r in items)
-    experiments = sum(r.runs if r.runs is not None else 1 for r in items if r.entry.kind in EXPERIMENT_KINDS)
-    counts = {
-        "models_shipped": kinds["model_promoted"],
-        "experiments_run": experiments,
-        "negative_results": kinds["experiment_campaign"],
-        "prs_merged": kinds["pr_shipped"],
-        "reviews_given": kinds["review_given"],
-        "tickets_closed": sum(kinds[k] for k in TICKET_KINDS),
-        "entries": len(items),
-    }
-    return {key: counts[key] for key, _ in RECAP_COUNTS}
+def recap_labels() -> dict[str, str]:
+    """Every recap counter with its label, in display order: the known counters, any other a
+    declared kind names (titled from its name), then the entry total."""
+    labels = dict(RECAP_LABELS)
+    for kind in kind_registry().values():
+        for counter in kind.recap:
+            labels.setdefault(counter, counter.replace("_", " ").capitalize())
+    labels["entries"] = "Journal entries"
+    return labels
+
+
+def experiment_key(entry: Entry) -> tuple:
+    """One experiment: its source and subject (an entry without a subject stands alone)."""
+    return (entry.source, entry.subject) if entry.subject else ("entry", entry.id)
+
+
+def count_recap(items: Sequence[ReportEntry], labels: dict[str, str]) -> dict[str, int]:
+    counts = dict.fromkeys(labels, 0)
+    experiments = set()
+    for r in items:
+        recap = kind_of(r.entry.kind).recap
+        counted = set(recap)
+        for counter in recap:
+            counts[counter] += 1
+        for joined in r.joined_kinds:  # a lift shipped as a model version also counts as a model shipped
+            for counter in set(kind_of(joined).recap) - counted - {"experiments"}:
+                counts[counter] += 1
+                counted.add(counter)
+        if "experiments" in recap:
+            experiments.add(experiment_key(r.entry))
+            counts["runs_tracked"] += r.runs or 0  # a hand-logged result tracked no runs
+    counts["experiments"] = len(experiments)
+    counts["entries"] = len(items)
+    return counts
 
 
 def rank_outcomes(items: Sequence[ReportEntry], limit: int = TOP_OUTCOMES) -> tuple[ReportEntry, ...]:
     """Entries with a stated business outcome first, then the largest relative metric changes.
 
     Negative results are excluded: their metric change is how far they fell short."""
-    candidates = [r for r in items if r.entry.kind != "experiment_campaign" and (r.entry.outcome or r.change)]
+    candidates = [r for r in items if "negative_results" not in kind_of(r.entry.kind).recap
+                  and (r.entry.outcome or r.change)]
     candidates.sort(key=lambda r: (bool(r.entry.outcome), r.change or 0.0, r.entry.occurred_at), reverse=True)
     return tuple(candidates[:limit])
 
@@ -214,7 +254,8 @@ def build_recap(items: Sequence[ReportEntry], since: datetime | None, until: dat
         by_month.setdefault(month_of(r.entry.occurred_at), []).append(r)
     start = since or (items[0].entry.occurred_at if items else until - timedelta(days=1))
     months = month_range(start, until - timedelta(microseconds=1))
-    return Recap(counts=count_recap(items), top_outcomes=rank_outcomes(items),
+    labels = recap_labels()
+    return Recap(counts=count_recap(items, labels), labels=labels, top_outcomes=rank_outcomes(items),
                  timeline=tuple(MonthSummary(m, tuple(by_month.get(m, ()))) for m in months))
 
 

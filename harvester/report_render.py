@@ -14,7 +14,8 @@ import re
 from typing import Callable
 from urllib.parse import quote, urlsplit
 
-from harvester.report import RECAP_COUNTS, DEFAULT_OUTCOME_PROMPT, Report, ReportEntry
+from harvester.kinds import kind_of
+from harvester.report import DEFAULT_OUTCOME_PROMPT, Report, ReportEntry
 
 FORMATS = ("md", "html", "json")
 
@@ -59,8 +60,14 @@ def md_link(label: str, url: str) -> str:
     return f"[{escape_md(label)}]({quote(href, safe=URL_SAFE)})"
 
 
-def kind_label(kind: str) -> str:
-    return kind.replace("_", " ")
+def describe_kinds(kinds: dict[str, int]) -> str:
+    """'Pull requests shipped: 1, Reviews given: 1', titled as each kind declares."""
+    return ", ".join(f"{kind_of(k).title}: {n}" for k, n in kinds.items())
+
+
+def md_code(command: str) -> str:
+    fence = "``" if "`" in command else "`"
+    return f"{fence}{command}{fence}"
 
 
 # -- Markdown ----------------------------------------------------------------------------------
@@ -75,9 +82,11 @@ def render_markdown(report: Report) -> str:
         meta.append(f"**Level:** {escape_md(report.level.title)}")
     meta.append(f"{report.total} journal entries")
     out += [" · ".join(meta), ""]
+    if report.unmapped:
+        out += [f"**{report.unmapped_hint(escape_md, md_code)}**", ""]
 
     out += ["## Period Recap", ""]
-    out += [f"- {label}: {report.recap.counts[key]}" for key, label in RECAP_COUNTS]
+    out += [f"- {escape_md(label)}: {report.recap.counts[key]}" for key, label in report.recap.labels.items()]
     out += ["", "### Top outcomes", ""]
     if report.recap.top_outcomes:
         out += [f"{i}. {md_entry(r)}" for i, r in enumerate(report.recap.top_outcomes, 1)]
@@ -96,7 +105,8 @@ def render_markdown(report: Report) -> str:
         if section.expectation:
             out += [f"**Expected at {escape_md(report.level.title)}:** {escape_md(section.expectation)}", ""]
         if section.empty:
-            out += [f"**No evidence in this period.** {gap_hint(d.id)}", ""]  # ids are validated: [A-Za-z0-9_.-]
+            # dimension ids are validated ([A-Za-z0-9_.-]), so they need no escaping
+            out += [f"**No evidence in this period.** {gap_hint(report.command, d.id)}", ""]
             continue
         for label, group in (("Measured results", section.results), ("Activity", section.activity)):
             if group:
@@ -104,18 +114,19 @@ def render_markdown(report: Report) -> str:
 
     if report.unmapped:
         out += ["## Not mapped to a dimension", "",
-                "Tag these with `harvester tag ID +DIMENSION` so they count toward the rubric:", ""]
+                f"These count toward no dimension of {escape_md(report.framework.name)} until they are re-tagged:", ""]
         out += [f"- Entry {r.entry.id} · {md_entry(r)}" for r in report.unmapped] + [""]
 
     out += ["## Chain completeness", ""]
     if report.missing_outcomes:
         n = len(report.missing_outcomes)
+        add_each = md_code(f'{report.command} outcome ENTRY_ID "text"')
         out += [f"{n} {'entry still misses its' if n == 1 else 'entries still miss their'} business outcome. "
-                f"Add each with `harvester outcome ENTRY_ID \"text\"`:", ""]
+                f"Add each with {add_each}:", ""]
         for r in report.missing_outcomes:
+            answer = md_code(f'{report.command} outcome {r.entry.id} "..."')
             out.append(f"- **#{r.entry.id}** {r.entry.occurred_at:%Y-%m-%d} · {escape_md(r.entry.text)}")
-            out.append(f"  - {escape_md(r.impact_prompt or DEFAULT_OUTCOME_PROMPT)} "
-                       f"`harvester outcome {r.entry.id} \"...\"`")
+            out.append(f"  - {escape_md(r.impact_prompt or DEFAULT_OUTCOME_PROMPT)} {answer}")
         out.append("")
     else:
         out += ["Every result in this period carries its business outcome.", ""]
@@ -141,13 +152,12 @@ def describe_period(report: Report) -> str:
 def describe_month(kinds: dict[str, int], count: int) -> str:
     if not count:
         return "no entries"
-    detail = ", ".join(f"{n} {kind_label(k)}" for k, n in kinds.items())
-    return f"{count} {'entry' if count == 1 else 'entries'} ({escape_md(detail)})"
+    return f"{count} {'entry' if count == 1 else 'entries'} ({escape_md(describe_kinds(kinds))})"
 
 
-def gap_hint(dim_id: str) -> str:
-    return (f"Log work with `harvester log \"...\" --tag {dim_id}` or tag an entry with "
-            f"`harvester tag ID +{dim_id}` before the review.")
+def gap_hint(command: str, dim_id: str) -> str:
+    return (f"Log work with `{command} log \"...\" --tag {dim_id}` or tag an entry with "
+            f"`{command} tag ID +{dim_id}` before the review.")
 
 
 # -- HTML -----------------------------------------------------------------------------------------
@@ -168,7 +178,7 @@ h3 { font-size: 16px; margin: 24px 0 6px; } h4 { font-size: 13px; text-transform
 ul.entries, ol.entries { padding-left: 20px; } .entries li { margin: 0 0 10px; }
 time { font-variant-numeric: tabular-nums; color: #555; margin-right: 6px; }
 .outcome, .evidence, .prompt { margin: 2px 0 0; font-size: 14px; } .evidence, .prompt { color: #555; }
-.gap { background: #fff6e5; border-left: 3px solid #e0a030; padding: 6px 10px; }
+.gap, .notice { background: #fff6e5; border-left: 3px solid #e0a030; padding: 6px 10px; }
 table { border-collapse: collapse; width: 100%; } td, th { text-align: left; padding: 4px 8px;
         border-bottom: 1px solid #eee; vertical-align: top; }
 code { font-size: 13px; background: #f1f1ee; padding: 1px 4px; border-radius: 3px; }
@@ -178,7 +188,7 @@ a { color: #2856b6; }
   body { background: #fff; font-size: 10.5pt; } main { max-width: none; padding: 0; }
   a { color: inherit; text-decoration: none; }
   a[href]::after { content: " (" attr(href) ")"; font-size: 8pt; color: #555; word-break: break-all; }
-  h2, h3, h4 { break-after: avoid; } li, .gap, .expect, .counts div { break-inside: avoid; }
+  h2, h3, h4 { break-after: avoid; } li, .gap, .notice, .expect, .counts div { break-inside: avoid; }
   #performance { break-before: page; }
 }
 """
@@ -214,10 +224,14 @@ def render_html(report: Report) -> str:
     if report.level:
         meta.append(f"level {report.level.title}")
     meta.append(f"{report.total} journal entries")
-    body: list[str] = [f"<header><h1>{esc(title)}</h1><p class=\"meta\">{esc(' · '.join(meta))}</p></header>"]
+    body: list[str] = [f"<header><h1>{esc(title)}</h1><p class=\"meta\">{esc(' · '.join(meta))}</p>"]
+    if report.unmapped:
+        body.append(f'<p class="notice">{report.unmapped_hint(esc, lambda c: f"<code>{esc(c)}</code>")}</p>')
+    body.append("</header>")
 
     body.append('<section id="recap"><h2>Period Recap</h2><dl class="counts">')
-    body += [f"<div><dt>{esc(label)}</dt><dd>{report.recap.counts[key]}</dd></div>" for key, label in RECAP_COUNTS]
+    body += [f"<div><dt>{esc(label)}</dt><dd>{report.recap.counts[key]}</dd></div>"
+             for key, label in report.recap.labels.items()]
     body.append("</dl><h3>Top outcomes</h3>")
     if report.recap.top_outcomes:
         body.append('<ol class="entries">' + "".join(html_entry(r) for r in report.recap.top_outcomes) + "</ol>")
@@ -225,7 +239,7 @@ def render_html(report: Report) -> str:
         body.append("<p>No measured results or business outcomes recorded in this period yet.</p>")
     body.append("<h3>Timeline</h3><table><thead><tr><th>Month</th><th>Entries</th><th>What</th></tr></thead><tbody>")
     for m in report.recap.timeline:
-        what = ", ".join(f"{n} {kind_label(k)}" for k, n in m.kinds.items()) or "-"
+        what = describe_kinds(m.kinds) or "-"
         body.append(f"<tr><td>{m.month}</td><td>{len(m.entries)}</td><td>{esc(what)}</td></tr>")
     body.append("</tbody></table></section>")
 
@@ -239,7 +253,8 @@ def render_html(report: Report) -> str:
             body.append(f'<p class="expect"><strong>Expected at {esc(report.level.title)}:</strong> '
                         f"{esc(section.expectation)}</p>")
         if section.empty:
-            body.append(f'<p class="gap"><strong>No evidence in this period.</strong> {esc(gap_hint(d.id))}</p>')
+            body.append(f'<p class="gap"><strong>No evidence in this period.</strong> '
+                        f"{esc(gap_hint(report.command, d.id))}</p>")
         for label, group in (("Measured results", section.results), ("Activity", section.activity)):
             if group:
                 body.append(f'<h4>{label}</h4><ul class="entries">' + "".join(html_entry(r) for r in group) + "</ul>")
@@ -248,7 +263,7 @@ def render_html(report: Report) -> str:
 
     if report.unmapped:
         body.append('<section id="unmapped"><h2>Not mapped to a dimension</h2>'
-                    "<p>Tag these with <code>harvester tag ID +DIMENSION</code> so they count toward the rubric.</p>"
+                    f"<p>These count toward no dimension of {esc(report.framework.name)} until they are re-tagged.</p>"
                     '<ul class="entries">' + "".join(html_entry(r, with_id=True) for r in report.unmapped)
                     + "</ul></section>")
 
@@ -256,12 +271,13 @@ def render_html(report: Report) -> str:
     if report.missing_outcomes:
         n = len(report.missing_outcomes)
         body.append(f"<p>{n} {'entry still misses its' if n == 1 else 'entries still miss their'} business outcome. "
-                    "Add each with <code>harvester outcome ENTRY_ID \"text\"</code>.</p><ul class=\"entries\">")
+                    f"Add each with <code>{esc(report.command)} outcome ENTRY_ID \"text\"</code>.</p>"
+                    '<ul class="entries">')
         for r in report.missing_outcomes:
             e = r.entry
             body.append(f"<li><strong>#{e.id}</strong> <time>{e.occurred_at:%Y-%m-%d}</time>{esc(e.text)}"
                         f'<p class="prompt">{esc(r.impact_prompt or DEFAULT_OUTCOME_PROMPT)} '
-                        f"<code>harvester outcome {e.id} \"...\"</code></p></li>")
+                        f"<code>{esc(report.command)} outcome {e.id} \"...\"</code></p></li>")
         body.append("</ul>")
     else:
         body.append("<p>Every result in this period carries its business outcome.</p>")

@@ -1,5 +1,9 @@
-"""Career frameworks: dimensions with the event kinds and keywords that map to each,
-and optionally levels with what each dimension expects at each level."""
+"""Career frameworks: dimensions with the finding kinds, metric families and keywords that map
+to each, and optionally levels with what each dimension expects at each level.
+
+A drafted finding is tagged from its structure (its kind, the families of its metrics) and,
+for engineering and ticket work, from the words its author wrote (PR title, ticket summary);
+never from the statement harvester generated, so a metric or param name cannot tag a draft."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Iterable
 
 from harvester.errors import ConfigError
 
@@ -30,6 +35,7 @@ class Dimension:
     description: str = ""
     kinds: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    metric_families: tuple[str, ...] = ()
     expectations: tuple[tuple[str, str], ...] = ()
 
     def expectation(self, level_id: str) -> str:
@@ -48,10 +54,24 @@ class Framework:
         return tuple(d.id for d in self.dimensions)
 
     def tag(self, kind: str, text: str) -> tuple[str, ...]:
-        """Dimensions a piece of work evidences: by its kind, then by keywords in its text."""
+        """Dimensions of a manual note: by its kind, then by keywords in the engineer's own text."""
         lowered = text.lower()
         return tuple(d.id for d in self.dimensions
                      if kind in d.kinds or any(k.lower() in lowered for k in d.keywords))
+
+    def tag_finding(self, kind: str, metric_families: Iterable[str] = (), texts: Iterable[str] = (),
+                    default_dimensions: Iterable[str] = ()) -> tuple[str, ...]:
+        """Dimensions a finding evidences: the dimensions that list its kind or one of its metric
+        families, plus keyword matches in `texts` (words a person wrote, never generated ones).
+        When no dimension lists the kind, its declared default dimensions that exist here."""
+        families = set(metric_families)
+        lowered = " ".join(texts).lower()
+        found = [d.id for d in self.dimensions
+                 if kind in d.kinds or families & set(d.metric_families)
+                 or (lowered and any(k.lower() in lowered for k in d.keywords))]
+        if not any(kind in d.kinds for d in self.dimensions):
+            found += [dim for dim in default_dimensions if dim in self.ids and dim not in found]
+        return tuple(d for d in self.ids if d in found)
 
     def dimension(self, dim_id: str) -> Dimension | None:
         return next((d for d in self.dimensions if d.id == dim_id), None)
@@ -95,7 +115,8 @@ def parse_framework(text: str, label: str) -> Framework:
     for i, d in enumerate(dims, 1):
         if not isinstance(d, dict) or not d.get("id") or not d.get("title"):
             raise ConfigError(f"{label}: dimension #{i} needs an id and a title.")
-        unknown = set(d) - {"id", "title", "description", "kinds", "keywords", "expectations", "levels"}
+        unknown = set(d) - {"id", "title", "description", "kinds", "keywords", "metric_families", "expectations",
+                            "levels"}
         if unknown:
             raise ConfigError(f"{label}: dimension {d['id']!r} has unknown key {sorted(unknown)[0]!r}.")
         if not DIMENSION_ID.match(str(d["id"])):
@@ -104,11 +125,12 @@ def parse_framework(text: str, label: str) -> Framework:
         if d["id"] in seen:
             raise ConfigError(f"{label}: dimension id {d['id']!r} appears twice.")
         seen.add(d["id"])
-        for key in ("kinds", "keywords"):
+        for key in ("kinds", "keywords", "metric_families"):
             if not isinstance(d.get(key, []), list):
                 raise ConfigError(f"{label}: dimension {d['id']!r}: {key} must be a list of strings.")
         out.append(Dimension(id=str(d["id"]), title=str(d["title"]), description=str(d.get("description", "")),
                              kinds=tuple(d.get("kinds", ())), keywords=tuple(d.get("keywords", ())),
+                             metric_families=tuple(d.get("metric_families", ())),
                              expectations=parse_expectations(d, levels, label)))
     return Framework(name=str(raw.get("name", label)), dimensions=tuple(out), levels=levels)
 

@@ -56,14 +56,17 @@ def seed_sample_store(folder: Path, now: datetime | None = None, seed: int = 7) 
 
     start = now - timedelta(days=80)
     fraud = client.create_experiment("fraud-detector")
-    log_run(fraud, ME, start, {"val_auc": 0.81, "val_loss": 0.41}, {"model": "gbm", "max_depth": 6},
-            tags={"baseline": "true"})
+    log_run(fraud, ME, start, {"val_auc": 0.81, "val_loss": 0.41},
+            {"model": "gbm", "max_depth": 6, "features": "base", "learning_rate": 0.05}, tags={"baseline": "true"})
     best_fraud = None
     for i in range(13):
         when = start + timedelta(days=2 + i * 3)
         auc = round(0.81 + 0.06 * (i + 1) / 13 - rng.uniform(0, 0.01), 4)
+        features = "base+merchant_history" if i >= 6 else "base"
+        note = {"mlflow.note.content": "Added merchant-history features (30-day spend, chargeback rate)"}
         rid = log_run(fraud, ME, when, {"val_auc": auc, "val_loss": round(0.41 - auc / 10, 4)},
-                      {"model": "gbm", "max_depth": 6 + i % 3, "learning_rate": 0.05 + 0.01 * (i % 4)})
+                      {"model": "gbm", "max_depth": 6 + i % 3, "features": features, "learning_rate": 0.05},
+                      tags=note if i == 12 else None)
         best_fraud = rid if i == 12 else best_fraud
     log_run(fraud, ME, start + timedelta(days=41), {"val_auc": 0.5}, {"model": "gbm"}, status="FAILED")
     for i in range(6):  # a colleague's runs: never drafted for Ada

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Iterable, Mapping, Sequence
 
+from harvester.kinds import FindingKind
 from harvester.models import Finding, Record, utcnow
 
 
@@ -38,11 +39,13 @@ class DetectContext:
 class Rule:
     """Subclass as `@dataclass(frozen=True) class FooRule(Rule)`; registered as `foo`.
 
-    `kinds` are the record kinds the rule reads; `detect` maps one group to findings
+    `kinds` are the record kinds the rule reads, `finding_kinds` the kinds of finding it makes;
+    `detect` maps one group to findings
     and must be pure: no I/O, no store, no clock but `context.now`.
     """
 
     kinds: ClassVar[frozenset[str]] = frozenset()
+    finding_kinds: ClassVar[tuple[FindingKind, ...]] = ()  # what it makes: declared once, read everywhere
     description: ClassVar[str] = ""
     abstract: ClassVar[bool] = True  # only a class that says so itself is left out of the registry
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterable
 
+from harvester.kinds import FindingKind
 from harvester.models import Finding, Metric
 from harvester.timeutil import quarter_of
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.metric_names import metric_direction, metric_family, metric_unit
-from harvester.rules.run_table import compare_campaign, campaigns, group_evidence, group_frame, metric_columns
+from harvester.wording.ml import word_efficiency
+from harvester.rules.run_table import (Comparison, campaigns, compare_campaign, group_evidence, group_frame, metric_columns,
+                                       work_facts)
 
 
 @dataclass(frozen=True)
@@ -45,15 +48,30 @@ class EfficiencyRule(Rule):
             findings.append(Finding(
                 rule=self.rule_name(), kind=self.finding_kind, source=group.source, subject=group.subject,
                 occurred_at=head.best["time"].to_pydatetime(), period=quarter_of(head.best["time"]),
-                metrics=tuple(Metric(c.metric, c.before, c.after, metric_unit(c.metric)) for c in wins),
+                metrics=(Metric(head.metric, head.before, head.after, metric_unit(head.metric)),
+                         *same_pair_moves(head, wins[1:])),
                 record_ids=tuple(head.runs["run_id"]),
                 evidence=group_evidence(group.source, group.records, (head.best, "best run"),
                                         (head.baseline, "baseline run")),
                 facts={"experiment": group.subject, "runs": int(len(head.runs)), "baseline_kind": head.baseline_kind,
-                       "improvement": round(head.improvement, 6)},
+                       "improvement": round(head.improvement, 6), "family": metric_family(head.metric),
+                       "direction": head.direction, **work_facts(head)},
                 identity=(campaign,),
             ))
         return findings
+
+
+def same_pair_moves(head: Comparison, others: list[Comparison]) -> list[Metric]:
+    """The other winning metrics as they moved between the head's own baseline and best run,
+    so every number in the draft comes from one pair of runs."""
+    moves = []
+    for c in others:
+        before, after = head.baseline.get(f"m:{c.metric}"), head.best.get(f"m:{c.metric}")
+        if before is None or after is None or before != before or after != after:
+            continue
+        if (after > before) if c.direction == "up" else (after < before):
+            moves.append(Metric(c.metric, float(before), float(after), metric_unit(c.metric)))
+    return moves
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,9 @@ class LatencyReductionRule(EfficiencyRule):
 
     families: ClassVar[tuple[str, ...]] = ("latency", "throughput")
     finding_kind: ClassVar[str] = "latency_reduction"
+    finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
+        "latency_reduction", "Latency cuts", family="ml", rank=2, check_in=True, needs_outcome=True,
+        dimensions=("efficiency",), noun="latency cut", wording=word_efficiency),)
     kinds: ClassVar[frozenset[str]] = frozenset({"run"})
     description: ClassVar[str] = "Latency (p50/p95/p99) or throughput improved past a threshold."
 
@@ -72,5 +93,8 @@ class CostReductionRule(EfficiencyRule):
 
     families: ClassVar[tuple[str, ...]] = ("cost", "memory")
     finding_kind: ClassVar[str] = "cost_reduction"
+    finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
+        "cost_reduction", "Cost reductions", family="ml", rank=3, check_in=True, needs_outcome=True,
+        dimensions=("efficiency",), noun="cost cut", wording=word_efficiency),)
     kinds: ClassVar[frozenset[str]] = frozenset({"run"})
     description: ClassVar[str] = "Serving or training cost, or memory, reduced past a threshold."

@@ -3,16 +3,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Iterable
 
+from harvester.kinds import FindingKind
 from harvester.models import Finding
 from harvester.rules.base import DetectContext, RecordGroup
 from harvester.rules.key_metric import KeyMetricRule
 from harvester.rules.run_table import varied_params
+from harvester.wording.ml import word_experiment_campaign
 
 
 @dataclass(frozen=True)
 class ExperimentCampaignRule(KeyMetricRule):
     """Many runs in one campaign on an experiment that never beat the baseline: a negative result."""
 
+    finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
+        "experiment_campaign", "Ideas ruled out", family="ml", rank=4, recap=("experiments", "negative_results"),
+        dimensions=("experimentation",), noun="negative result", wording=word_experiment_campaign),)
     description: ClassVar[str] = "N or more runs in one campaign that did not beat the baseline (a ruled-out idea)."
 
     min_runs: int = 8
@@ -24,5 +29,5 @@ class ExperimentCampaignRule(KeyMetricRule):
             if len(cmp.runs) < self.min_runs or cmp.improvement >= self.min_relative_lift:
                 continue
             findings.append(self.make_finding("experiment_campaign", group, campaign, cmp, cmp.runs["time"].max(),
-                                              {"explored": varied_params(cmp.runs)}))
+                                              {"explored": varied_params(cmp.runs), "bar": self.min_relative_lift}))
         return findings

@@ -9,8 +9,9 @@ from typing import Any, ClassVar, Iterator, Mapping
 from harvester.models import Finding, Metric
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.metric_names import metric_direction
+from harvester.rules.metric_names import metric_unit
 from harvester.rules.run_table import (Comparison, campaigns, choose_key_metric, compare_campaign, group_evidence,
-                                       group_frame)
+                                       group_frame, work_facts)
 from harvester.timeutil import quarter_of
 
 
@@ -41,15 +42,16 @@ class KeyMetricRule(Rule):
                 yield campaign, cmp
 
     def make_finding(self, kind: str, group: RecordGroup, campaign: str, cmp: Comparison, occurred_at,
-                     facts: Mapping[str, Any]) -> Finding:
+                     facts: Mapping[str, Any], also: tuple[Metric, ...] = ()) -> Finding:
+        """`also`: other metrics that moved with the key one, reported after it."""
         return Finding(
             rule=self.rule_name(), kind=kind, source=group.source, subject=group.subject,
             occurred_at=occurred_at.to_pydatetime(), period=quarter_of(occurred_at),
-            metrics=(Metric(cmp.metric, cmp.before, cmp.after),),
+            metrics=(Metric(cmp.metric, cmp.before, cmp.after, metric_unit(cmp.metric)), *also),
             record_ids=tuple(cmp.runs["run_id"]),
             evidence=group_evidence(group.source, group.records, (cmp.best, "best run"), (cmp.baseline, "baseline run")),
             facts={"experiment": group.subject, "metric": cmp.metric, "direction": cmp.direction,
                    "runs": int(len(cmp.runs)), "baseline_kind": cmp.baseline_kind,
-                   "improvement": round(cmp.improvement, 6), **facts},
+                   "improvement": round(cmp.improvement, 6), **work_facts(cmp), **facts},
             identity=(cmp.metric, campaign),
         )

@@ -3,15 +3,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Iterable
 
-from harvester.models import Finding
+from harvester.kinds import FindingKind
+from harvester.models import Finding, Metric
 from harvester.rules.base import DetectContext, RecordGroup
 from harvester.rules.key_metric import KeyMetricRule
+from harvester.rules.metric_names import metric_unit
+from harvester.rules.run_table import other_quality_moves
+from harvester.wording.ml import word_metric_lift
 
 
 @dataclass(frozen=True)
 class MetricLiftRule(KeyMetricRule):
     """The best of my runs in one campaign on an experiment beats its baseline on the key metric."""
 
+    finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
+        "metric_lift", "Model metric lifts", family="ml", rank=0, check_in=True, needs_outcome=True,
+        recap=("experiments",), dimensions=("model-performance", "experimentation"), noun="lift",
+        wording=word_metric_lift),)
     description: ClassVar[str] = "Best run of an experiment beats its baseline on the key metric by a threshold."
 
     min_relative_lift: float = 0.02
@@ -23,6 +31,8 @@ class MetricLiftRule(KeyMetricRule):
             if not cmp.best["mine"] or cmp.improvement < self.min_relative_lift \
                     or abs(cmp.after - cmp.before) < self.min_absolute_lift:
                 continue
+            also = tuple(Metric(name, before, after, metric_unit(name))
+                         for name, before, after in other_quality_moves(cmp, overrides=self.directions))
             findings.append(self.make_finding("metric_lift", group, campaign, cmp, cmp.best["time"], {
-                "best_run": cmp.best["name"], "baseline_run": cmp.baseline["name"]}))
+                "best_run": cmp.best["name"], "baseline_run": cmp.baseline["name"]}, also))
         return findings

@@ -3,10 +3,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Iterable
 
+from harvester.kinds import FindingKind
 from harvester.models import Evidence, Finding, Metric
 from harvester.rules.base import DetectContext, RecordGroup, Rule
-from harvester.rules.metric_names import rank_key_metrics
+from harvester.rules.metric_names import metric_unit, rank_key_metrics
 from harvester.timeutil import period_of
+from harvester.wording.ml import word_model_promoted
 
 # Higher ranks win when one version reached several targets: one promotion, one draft.
 TARGET_RANK = {"staging": 1, "candidate": 1, "challenger": 1}
@@ -17,6 +19,10 @@ class ModelPromotedRule(Rule):
     """A version of my model moved to serving (alias or stage)."""
 
     kinds: ClassVar[frozenset[str]] = frozenset({"model_promotion"})
+    finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
+        "model_promoted", "Models promoted to serving", family="ml", rank=1, check_in=True, needs_outcome=True,
+        recap=("models_shipped",), dimensions=("model-performance", "production-mlops"), noun="promotion",
+        wording=word_model_promoted),)
     description: ClassVar[str] = "A model version I trained was moved to serving by alias or stage."
 
     period: str = "quarter"
@@ -33,7 +39,7 @@ class ModelPromotedRule(Rule):
             a = top.attributes
             run_metrics = a.get("run_metrics") or {}
             key = rank_key_metrics(run_metrics)[:1]
-            metrics = tuple(Metric(k, None, float(run_metrics[k])) for k in key)
+            metrics = tuple(Metric(k, None, float(run_metrics[k]), metric_unit(k)) for k in key)
             evidence = [Evidence(url=top.url, label=f"{group.subject} v{version}", source=group.source)] if top.url else []
             if a.get("run_url"):
                 evidence.append(Evidence(url=a["run_url"], label="source run", source=group.source))
@@ -42,7 +48,8 @@ class ModelPromotedRule(Rule):
                 occurred_at=top.occurred_at, period=period_of(top.occurred_at, self.period), metrics=metrics,
                 record_ids=tuple(r.external_id for r in recs), evidence=tuple(evidence),
                 facts={"model": group.subject, "version": version, "target": a.get("target"), "via": a.get("via"),
-                       "previous_version": a.get("previous_version"), "key_metric": a.get("key_metric")},
+                       "previous_version": a.get("previous_version"), "key_metric": a.get("key_metric"),
+                       "run_id": a.get("run_id")},
                 identity=(version,),
             ))
         return findings

@@ -3,12 +3,13 @@ the metric rules share. Source-agnostic: MLflow and W&B runs have the same attri
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from harvester.models import Evidence, Record
-from harvester.rules.metric_names import rank_key_metrics
+from harvester.rules.metric_names import is_quality_metric, metric_unit, rank_key_metrics
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,6 +18,14 @@ if TYPE_CHECKING:
 
 BASELINE_TAGS = ("baseline", "harvester.baseline", "is_baseline")
 TRUTHY = ("1", "true", "yes", "y")
+GENAI_RUN_TYPE = "genai_evaluate"
+# Names MLflow and W&B make up for a run (bold-owl-42), or a user and a number: they say nothing.
+GENERATED_NAME = re.compile(r"[a-z]+(-[a-z]+)?-\d+|[0-9a-f]{32}")
+# Params that differ between any two runs without being the work: seeds, paths, ids, logging.
+NOISE_PARAM = re.compile(r"(^|[_.])(seed|random_state|run|id|path|dir|file|output|log|logging|checkpoint|ckpt|"
+                         r"device|workers|verbose|timestamp|date|time|commit|git|host|port|uri|url|name|tags?)($|[_.])")
+MAX_PARAM_TEXT = 40
+MIN_ALSO_CHANGE = 0.01  # a quality metric that moved by 1% or more is reported with a lift
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,7 @@ def runs_frame(records: Sequence[Record], gap_days: float) -> "pd.DataFrame":
         tags = a.get("tags") or {}
         row = {"run_id": r.external_id, "time": r.occurred_at, "mine": r.mine, "url": r.url,
                "name": a.get("name") or r.external_id, "params": a.get("params") or {},
+               "description": str(a.get("description") or "").strip(), "run_type": str(a.get("run_type") or ""),
                "baseline": any(str(tags.get(t, "")).lower() in TRUTHY for t in BASELINE_TAGS),
                "campaign": None}
         for k, v in (a.get("metrics") or {}).items():
@@ -188,3 +198,66 @@ def varied_params(frame: "pd.DataFrame", limit: int = 3) -> list[str]:
             values.setdefault(k, set()).add(str(v))
     varied = sorted(k for k, v in values.items() if len(v) > 1)
     return varied[:limit]
+
+
+def meaningful_name(row: Mapping[str, Any]) -> str:
+    """The run's name when a person chose it ('' for generated names)."""
+    name = str(row.get("name") or "").strip()
+    if not name or name == row.get("run_id") or GENERATED_NAME.fullmatch(name.lower()):
+        return ""
+    return name
+
+
+def first_line(text: str, limit: int = 160) -> str:
+    line = next((x.strip() for x in str(text or "").splitlines() if x.strip()), "")
+    return line[:limit]
+
+
+def changed_params(baseline: Mapping[str, Any], best: Mapping[str, Any], runs: "pd.DataFrame", column: str,
+                   direction: str, limit: int = 3) -> list[dict[str, Any]]:
+    """The few params that differ between the baseline and the best run, most telling first:
+    those whose new value the better half of the campaign's runs share more than the rest."""
+    before, after = dict(baseline.get("params") or {}), dict(best.get("params") or {})
+    if not after:  # a run that logged no params says nothing about what changed
+        return []
+    keys = [k for k in sorted(set(before) | set(after))
+            if str(before.get(k, "")).strip() != str(after.get(k, "")).strip() and not NOISE_PARAM.search(k.lower())
+            and len(str(before.get(k, ""))) <= MAX_PARAM_TEXT and len(str(after.get(k, ""))) <= MAX_PARAM_TEXT]
+    if not keys:
+        return []
+    values = runs[column].dropna()
+    median = values.median() if not values.empty else None
+    better = runs[(runs[column] >= median) if direction == "up" else (runs[column] <= median)] if median is not None else runs
+
+    def share(frame, key) -> float:
+        if frame.empty:
+            return 0.0
+        return sum(str((p or {}).get(key, "")) == str(after.get(key, "")) for p in frame["params"]) / len(frame)
+
+    scored = sorted(keys, key=lambda k: (-(share(better, k) - share(runs, k)), k))
+    return [{"param": k, "before": before.get(k), "after": after.get(k)} for k in scored[:limit]]
+
+
+def other_quality_moves(cmp: Comparison, limit: int = 4, overrides: Mapping[str, str] | None = None) -> list:
+    """(name, before, after) of the quality metrics besides the key one that moved by
+    MIN_ALSO_CHANGE or more between the baseline and the best run."""
+    names = [c[2:] for c in cmp.best if isinstance(c, str) and c.startswith("m:") and c[2:] != cmp.metric]
+    moved = []
+    for name in rank_key_metrics([n for n in names if is_quality_metric(n, overrides)], overrides):
+        before, after = cmp.baseline.get(f"m:{name}"), cmp.best.get(f"m:{name}")
+        if before is None or after is None or before != before or after != after or before == 0:
+            continue
+        if abs(after - before) / abs(before) >= MIN_ALSO_CHANGE:
+            moved.append((name, float(before), float(after)))
+    return moved[:limit]
+
+
+def work_facts(cmp: Comparison) -> dict[str, Any]:
+    """What the evidence says about the work behind a best run: the runs compared, the params
+    that changed, the run's own note, its name when a person chose it."""
+    best = cmp.best
+    return {"best_run_id": best.get("run_id"), "baseline_run_id": cmp.baseline.get("run_id"),
+            "changes": changed_params(cmp.baseline, best, cmp.runs, f"m:{cmp.metric}", cmp.direction),
+            "description": first_line(best.get("description") or ""), "run_name": meaningful_name(best),
+            "evaluation": "genai" if best.get("run_type") == GENAI_RUN_TYPE else ""}
+

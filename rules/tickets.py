@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Sequence
 
+from harvester.kinds import FindingKind
 from harvester.models import Evidence, Finding, Record
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.timeutil import quarter_of
+from harvester.wording.story import from_lead
+from harvester.wording.work import word_epic_completed, word_incident_resolved, word_ticket_resolved
 
 NOT_DONE = ("Won't Do", "Won't Fix", "Duplicate", "Cannot Reproduce", "Declined", "Rejected", "Incomplete",
             "Obsolete")
@@ -75,7 +78,8 @@ class TicketRule(Rule):
             period=quarter_of(when), record_ids=tuple(dict.fromkeys(x.external_id for x in rest)),
             evidence=tuple(e for e in evidence if e is not None),
             facts={"key": key, "summary": (a.get("summary") or "") if summary is None else summary,
-                   "type": a.get("type"), "project": a.get("project") or rest[0].attributes.get("project"), **facts},
+                   "type": a.get("type"), "project": a.get("project") or rest[0].attributes.get("project"),
+                   "labels": list(a.get("labels") or ()), **facts},
         )
 
 
@@ -83,6 +87,9 @@ class TicketRule(Rule):
 class TicketResolvedRule(TicketRule):
     """A ticket I resolved; the tickets under one epic roll up into one draft for the epic."""
 
+    finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
+        "ticket_resolved", "Tickets resolved", family="ticket", rank=2, recap=("tickets_closed",), noun="ticket",
+        wording=from_lead(word_ticket_resolved)),)
     description: ClassVar[str] = ("A ticket I resolved (trivial ones only in a roll-up); tickets under one epic "
                                   "make one draft.")
 
@@ -146,6 +153,9 @@ class TicketResolvedRule(TicketRule):
 class EpicCompletedRule(TicketRule):
     """An epic resolved, mine or with child issues I resolved."""
 
+    finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
+        "epic_completed", "Epics completed", family="ticket", rank=0, needs_outcome=True, recap=("tickets_closed",),
+        dimensions=("business-impact",), noun="epic", wording=from_lead(word_epic_completed)),)
     description: ClassVar[str] = "An epic was resolved that I own or resolved child issues of."
 
     min_children: int = 1
@@ -172,6 +182,9 @@ class EpicCompletedRule(TicketRule):
 class IncidentResolvedRule(TicketRule):
     """An incident, or a bug of high priority, that I resolved."""
 
+    finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
+        "incident_resolved", "Incidents resolved", family="ticket", rank=1, recap=("tickets_closed",),
+        dimensions=("production-mlops",), noun="incident", wording=from_lead(word_incident_resolved)),)
     description: ClassVar[str] = "An incident or a high-priority bug I resolved."
 
     def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:

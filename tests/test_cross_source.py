@@ -99,7 +99,7 @@ max_retries = 0
         drafts = json.loads(run_cli("--config", str(config), "drafts", "list", "--json").stdout)
         [lift] = drafts  # the typo fix drafts nothing; PR and ticket joined the lift
         assert lift["kind"] == "metric_lift" and lift["subject"] == experiment
-        assert "Shipped in PR acme/fraud#42 for ticket FRAUD-12." in lift["statement"]
+        assert 'Merged in PR acme/fraud#42 "Serve the focal-loss fraud model" for ticket FRAUD-12.' in lift["statement"]
         assert any(best in url and url.startswith(mlflow_server.url) for url in lift["evidence"])
         assert "https://github.com/acme/fraud/pull/42" in lift["evidence"]
         assert f"{jira.CLOUD}/browse/FRAUD-12" in lift["evidence"]

@@ -29,9 +29,9 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 def register_commands() -> None:
     from harvester.cli import digest, drafts, harvesting, journal, nightly, setup
-    from harvester.cli import report, search, tags
+    from harvester.cli import report, retag, search, tags
 
-    for module in (harvesting, drafts, journal, setup, nightly, digest, report, search, tags):
+    for module in (harvesting, drafts, journal, setup, nightly, digest, report, search, tags, retag):
         module.register(cli)
 
 

@@ -14,15 +14,29 @@ def format_draft_line(d) -> str:
     return f"#{d.id:<4} {d.occurred_at:%Y-%m-%d}  {d.status:<9} {d.kind:<20} {d.statement}"
 
 
+def describe_metric(m) -> str:
+    """val_auc (validation AUC): 0.81 -> 0.8641 (+6.7%), exact values as logged."""
+    from harvester.wording.names import label_metric
+    from harvester.wording.numbers import format_percent, plain_number
+
+    label = label_metric(m.name)
+    name = m.name if label == m.name else f"{m.name} ({label})"
+    unit = f" {m.unit}" if m.unit else ""
+    if m.before is None:
+        return f"{name}: {plain_number(m.after)}{unit}"
+    change = f" ({format_percent(m.relative_change)})" if m.relative_change is not None else ""
+    return f"{name}: {plain_number(m.before)} -> {plain_number(m.after)}{unit}{change}"
+
+
 def show_draft(d) -> None:
     click.echo(f"Draft #{d.id} · {d.status}{' · edited' if d.edited else ''}")
     click.echo(f"  {d.kind} on {d.subject} ({d.source}), {d.occurred_at:%Y-%m-%d %H:%M} UTC")
     click.echo(f"\n  {d.statement}\n")
     click.echo(f"  ? {d.impact_prompt}")
     if d.metrics:
-        click.echo("  metrics:")
+        click.echo("  metrics (logged key: before -> after):")
         for m in d.metrics:
-            click.echo(f"    {m.name}: {m.before} -> {m.after}")
+            click.echo(f"    {describe_metric(m)}")
     if d.evidence:
         click.echo("  evidence:")
         for e in d.evidence:

@@ -39,6 +39,9 @@ def print_summary(summary, review_hint: bool = True) -> None:
     for s in summary.sources:
         if s.error:
             click.echo(f"  ! {s.error}", err=True)
+    if d.held:
+        click.echo(f"Drafts from {', '.join(d.held)} wait until a harvest of it completes: what this one fetched "
+                   "may be partial, so its drafts were neither added nor changed.")
     if d.skipped:
         click.echo("Drafts: nothing new to draft (no record or rule setting changed since the last pass).")
         return

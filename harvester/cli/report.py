@@ -50,10 +50,11 @@ def register(cli: click.Group) -> None:
         \b
         Per rubric dimension: your entries as impact statements, with dates and
         evidence links, measured results before activity; dimensions without
-        evidence are called out. The recap counts models shipped, experiments,
-        negative results, PRs, reviews and tickets, lists the top outcomes and a
-        month-by-month timeline. Entries still missing their business outcome are
-        listed with the `harvester outcome ID "..."` command that adds it.
+        evidence are called out. The recap counts models shipped, experiments and
+        the runs behind them, negative results, PRs, reviews and tickets, lists the
+        top outcomes and a month-by-month timeline. Entries still missing their
+        business outcome are listed with the `harvester outcome ID "..."` command
+        that adds it; entries with no dimension of the framework, with the fix.
 
         \b
         Examples:
@@ -61,6 +62,7 @@ def register(cli: click.Group) -> None:
           harvester report --period 2026-Q3 -o q3.html        (print to PDF from a browser)
           harvester report --since 2026-01-01 --until 2026-06-30 --format json
         """
+        from harvester.commands import command_prefix
         from harvester.report import build_report
         from harvester.report_render import render_report
         from harvester.rubric import load_framework
@@ -73,12 +75,14 @@ def register(cli: click.Group) -> None:
         level_id = level or config.rubric.level
         built = build_report(app.store, framework, since=start, until=end, period=label,
                              level=framework.level(level_id) if level_id else None,
-                             author=config.identity.name)
+                             author=config.identity.name, command=command_prefix(config))
         text = render_report(built, fmt)
         if output:
             Path(output).expanduser().write_text(text, encoding="utf-8")
             gaps = len(built.empty_dimensions)
             click.echo(f"Wrote {output}: {built.total} entries, {gaps} dimension(s) without evidence, "
                        f"{len(built.missing_outcomes)} entries missing their outcome.", err=True)
+            if built.unmapped:
+                click.echo(built.unmapped_hint(), err=True)
         else:
             click.echo(text, nl=False)

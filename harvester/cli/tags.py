@@ -91,7 +91,8 @@ def register(cli: click.Group) -> None:
         if as_json:
             echo_json({"name": fw.name, "levels": [{"id": lv.id, "title": lv.title} for lv in fw.levels],
                        "dimensions": [{"id": d.id, "title": d.title, "description": d.description,
-                                       "kinds": list(d.kinds), "keywords": list(d.keywords),
+                                       "kinds": list(d.kinds), "metric_families": list(d.metric_families),
+                                       "keywords": list(d.keywords),
                                        "expectations": dict(d.expectations)} for d in fw.dimensions]})
             return
         click.echo(f"{fw.name}  ({app.config.rubric.framework or 'built-in'})")
@@ -99,5 +100,7 @@ def register(cli: click.Group) -> None:
             click.echo(f"  {d.id:<24} {d.title}")
             if d.kinds:
                 click.echo(f"  {'':<24} kinds: {', '.join(d.kinds)}")
+            if d.metric_families:
+                click.echo(f"  {'':<24} metric families: {', '.join(d.metric_families)}")
         if fw.levels:
             click.echo("Levels: " + ", ".join(f"{lv.id} ({lv.title})" for lv in fw.levels))

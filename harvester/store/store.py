@@ -195,6 +195,51 @@ class Store:
             with self.engine.begin() as conn:
                 upsert_rows(conn, schema.findings, list(rows.values()), key=("owner", "fingerprint"))
 
+    def finding_fingerprints(self) -> set[str]:
+        t = schema.findings
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(t.c.fingerprint).where(t.c.owner == self.owner)).scalars())
+
+    def load_finding_identities(self, subjects: Iterable[tuple[str, str, str]]) -> list[dict[str, Any]]:
+        """fingerprint, kind, source, subject, identity and record ids of the stored findings
+        of these (kind, source, subject) triples."""
+        wanted = set(subjects)
+        if not wanted:
+            return []
+        t = schema.findings
+        q = sa.select(t.c.fingerprint, t.c.kind, t.c.source, t.c.subject, t.c.body).where(
+            t.c.owner == self.owner, t.c.kind.in_(sorted({k for k, _, _ in wanted})),
+            t.c.subject.in_(sorted({s for _, _, s in wanted})))
+        out = []
+        with self.engine.connect() as conn:
+            for row in conn.execute(q).mappings():
+                if (row["kind"], row["source"], row["subject"]) in wanted:
+                    body = row["body"] or {}
+                    out.append({"fingerprint": row["fingerprint"], "kind": row["kind"], "source": row["source"],
+                                "subject": row["subject"], "identity": list(body.get("identity") or ()),
+                                "record_ids": list(body.get("record_ids") or ())})
+        return out
+
+    def draft_states(self) -> dict[str, tuple[str, bool]]:
+        """fingerprint -> (status, edited) of every draft."""
+        t = schema.drafts
+        with self.engine.connect() as conn:
+            return {row.fingerprint: (row.status, bool(row.edited)) for row in conn.execute(
+                sa.select(t.c.fingerprint, t.c.status, t.c.edited).where(t.c.owner == self.owner))}
+
+    def covered_by_decisions(self) -> set[str]:
+        """Fingerprints of findings joined into a confirmed or rejected draft: already decided with it."""
+        t = schema.drafts
+        q = sa.select(t.c.linked).where(t.c.owner == self.owner, t.c.status.in_(["confirmed", "rejected"]),
+                                        t.c.linked.is_not(None))
+        with self.engine.connect() as conn:
+            return {str(x["fingerprint"]) for linked in conn.execute(q).scalars() for x in linked or ()
+                    if isinstance(x, dict) and x.get("fingerprint")}
+
+    def unfinished_sources(self) -> set[str]:
+        """Sources whose latest harvest did not complete (failed, or cut off while running)."""
+        return {run["source"] for run in self.last_harvest_runs() if run["status"] != "ok"}
+
     def save_draft(self, draft: Draft) -> str:
         """Insert a new draft or refresh a pending, unedited one; never touch decided work.
 
@@ -232,10 +277,15 @@ class Store:
             target = conn.execute(sa.select(t.c.id).where(t.c.owner == self.owner, t.c.fingerprint == into)).scalar()
         return self._supersede(t.c.fingerprint.in_(fingerprints), f"linked into draft #{target}")
 
-    def retire_missing_drafts(self, found: Iterable[str]) -> int:
+    def retire_missing_drafts(self, found: Iterable[str], keep_sources: Iterable[str] = ()) -> int:
         """Set aside pending drafts that no finding produces any more, e.g. tickets rolled up
-        into their resolved epic; one comes back if its finding returns."""
-        return self._supersede(schema.drafts.c.fingerprint.not_in(sorted(set(found))), NO_LONGER_FOUND)
+        into their resolved epic; one comes back if its finding returns. Drafts of
+        `keep_sources` (whose records are incomplete) are left as they are."""
+        t = schema.drafts
+        condition = t.c.fingerprint.not_in(sorted(set(found)))
+        if keep := sorted(set(keep_sources)):
+            condition = sa.and_(condition, t.c.source.not_in(keep))
+        return self._supersede(condition, NO_LONGER_FOUND)
 
     def _supersede(self, condition, reason: str) -> int:
         """Only the tool's own pending, unedited drafts: confirmed, rejected and edited work stays."""
@@ -350,12 +400,13 @@ class Store:
     def load_entry_origins(self, entry_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """For entries confirmed from drafts: the draft's impact prompt and its finding's facts."""
         e, d, f = schema.entries, schema.drafts, schema.findings
-        q = (sa.select(e.c.id, d.c.impact_prompt, f.c.body)
+        q = (sa.select(e.c.id, d.c.impact_prompt, d.c.linked, f.c.body)
              .join(d, d.c.id == e.c.draft_id)
              .outerjoin(f, sa.and_(f.c.owner == d.c.owner, f.c.fingerprint == d.c.fingerprint))
              .where(e.c.owner == self.owner, e.c.id.in_(list(entry_ids))))
         with self.engine.connect() as conn:
-            return {row.id: {"impact_prompt": row.impact_prompt or "", "facts": (row.body or {}).get("facts", {})}
+            return {row.id: {"impact_prompt": row.impact_prompt or "", "facts": (row.body or {}).get("facts", {}),
+                             "joined_kinds": [x.get("kind") for x in row.linked or () if isinstance(x, dict)]}
                     for row in conn.execute(q)}
 
     def search(self, text: str, filters: Any = None) -> list[Any]:

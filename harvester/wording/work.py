@@ -1,110 +1,12 @@
-"""Turn a finding into an impact statement (action + specific work + measurable result)
-and a prompt for the outcome the tool cannot see. One function per finding kind."""
+"""Words for engineering and ticket work: PRs, docs, reviews, releases, tickets, epics, incidents.
+Each takes the draft's lead finding; the links sentence is added by `word_story`."""
 
 from __future__ import annotations
 
 import re
-from typing import Callable
 
-from harvester.models import Finding, Metric
-
-Wording = Callable[[Finding], tuple[str, str]]
-WORDINGS: dict[str, Wording] = {}
-
-
-def words_for(kind: str):
-    def register(fn: Wording) -> Wording:
-        WORDINGS[kind] = fn
-        return fn
-
-    return register
-
-
-def word_finding(finding: Finding) -> tuple[str, str]:
-    fn = WORDINGS.get(finding.kind, word_generic)
-    return fn(finding)
-
-
-def format_number(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "?"
-    if unit == "USD":
-        return f"${value:,.2f}" if abs(value) < 1000 else f"${value:,.0f}"
-    text = f"{value:.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
-    if "e" in text:
-        text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return f"{text} {unit}" if unit and unit != "USD" else text
-
-
-def format_change(metric: Metric) -> str:
-    change = metric.relative_change
-    return "" if change is None else f" ({change * 100:+.1f}%)"
-
-
-def describe_metric(metric: Metric) -> str:
-    return (f"{metric.name} from {format_number(metric.before, metric.unit)} to "
-            f"{format_number(metric.after, metric.unit)}{format_change(metric)}")
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-@words_for("metric_lift")
-def word_metric_lift(f: Finding) -> tuple[str, str]:
-    m = f.metrics[0]
-    statement = (f"Improved {m.name} of {f.subject} from {format_number(m.before)} to {format_number(m.after)}"
-                 f"{format_change(m)} over {plural(int(f.facts.get('runs', 0)), 'tracked run')} "
-                 f"(against the {f.facts.get('baseline_kind')}).")
-    prompt = (f"What did this {m.name} lift translate to: an online or system metric (CTR, precision at the "
-              f"serving threshold, alerts avoided) or a business number (revenue, losses prevented, hours saved)?")
-    return statement, prompt
-
-
-@words_for("experiment_campaign")
-def word_experiment_campaign(f: Finding) -> tuple[str, str]:
-    m = f.metrics[0]
-    explored = f.facts.get("explored") or []
-    idea = f"changes to {', '.join(explored)}" if explored else "a line of experiments"
-    statement = (f"Ruled out {idea} on {f.subject} after {plural(int(f.facts.get('runs', 0)), 'tracked run')}: "
-                 f"the best {m.name} ({format_number(m.after)}) did not beat the {f.facts.get('baseline_kind')} "
-                 f"({format_number(m.before)}).")
-    prompt = ("Which hypothesis did these runs test, and what did settling it save the team "
-              "(weeks of work, compute, a direction not taken)?")
-    return statement, prompt
-
-
-@words_for("model_promoted")
-def word_model_promoted(f: Finding) -> tuple[str, str]:
-    target = f.facts.get("target") or "serving"
-    previous = f.facts.get("previous_version")
-    replacing = f" (replacing v{previous})" if previous and str(previous) != str(f.facts.get("version")) else ""
-    with_metric = ""
-    if f.metrics:
-        with_metric = " with " + ", ".join(f"{m.name} {format_number(m.after)}" for m in f.metrics)
-    statement = f"Promoted {f.subject} v{f.facts.get('version')} to {target}{replacing}{with_metric}."
-    prompt = ("What changed in production after this release? Add the online metric (CTR, latency, error rate) "
-              "and the business effect once they are known.")
-    return statement, prompt
-
-
-def word_efficiency(verb: str, prompt: str, rising_verb: str = "Raised") -> Wording:
-    """`verb` for a metric that went down (latency, cost); `rising_verb` for one that went up (throughput)."""
-    def word(f: Finding) -> tuple[str, str]:
-        head, *rest = f.metrics
-        rising = head.before is not None and head.after is not None and head.after > head.before
-        also = "; also " + "; ".join(describe_metric(m) for m in rest) if rest else ""
-        statement = (f"{rising_verb if rising else verb} {describe_metric(head)} on {f.subject}{also}, "
-                     f"measured over {plural(int(f.facts.get('runs', 0)), 'tracked run')}.")
-        return statement, prompt
-
-    return word
-
-
-WORDINGS["latency_reduction"] = word_efficiency(
-    "Cut", "Which service or users got faster, and what did it unlock (an SLA met, fewer machines, better conversion)?")
-WORDINGS["cost_reduction"] = word_efficiency(
-    "Reduced", "What does this come to per month or per year at production volume, and who budgets for it?")
+from harvester.models import Finding
+from harvester.wording.numbers import format_value, plural
 
 
 def quote_summary(summary: object, limit: int = 100) -> str:
@@ -120,16 +22,15 @@ def format_duration(days: object) -> str:
         return ""
     if days < 1:
         hours = days * 24
-        text = format_number(max(round(hours, 1), 0.1) if hours < 10 else round(hours))
+        text = format_value(max(round(hours, 1), 0.1) if hours < 10 else round(hours))
         return f"{text} hour{'' if text == '1' else 's'}"
     return plural(round(days / 7), "week") if days >= 21 else plural(round(days), "day")
 
 
 def points_text(points: object) -> str:
-    return f"{format_number(float(points))} story points" if isinstance(points, (int, float)) and points else ""
+    return f"{format_value(float(points))} story points" if isinstance(points, (int, float)) and points else ""
 
 
-@words_for("ticket_resolved")
 def word_ticket_resolved(f: Finding) -> tuple[str, str]:
     key, facts = f.facts.get("key") or f.subject, f.facts
     title = " ".join(x for x in (key, quote_summary(facts.get("summary"))) if x)
@@ -154,7 +55,6 @@ def word_ticket_resolved(f: Finding) -> tuple[str, str]:
     return statement, prompt
 
 
-@words_for("epic_completed")
 def word_epic_completed(f: Finding) -> tuple[str, str]:
     key, facts = f.facts.get("key") or f.subject, f.facts
     title = " ".join(x for x in (key, quote_summary(facts.get("summary"))) if x)
@@ -171,7 +71,6 @@ def word_epic_completed(f: Finding) -> tuple[str, str]:
     return statement, prompt
 
 
-@words_for("incident_resolved")
 def word_incident_resolved(f: Finding) -> tuple[str, str]:
     key, facts = f.facts.get("key") or f.subject, f.facts
     title = " ".join(x for x in (key, quote_summary(facts.get("summary"))) if x)
@@ -202,7 +101,6 @@ def size_text(facts) -> str:
     return f", +{facts['additions']:,}/-{facts['deletions']:,} lines{files}"
 
 
-@words_for("pr_shipped")
 def word_pr_shipped(f: Finding) -> tuple[str, str]:
     facts = f.facts
     reviewers = list(facts.get("reviewers") or ())
@@ -221,7 +119,6 @@ def word_pr_shipped(f: Finding) -> tuple[str, str]:
     return statement, prompt
 
 
-@words_for("docs_written")
 def word_docs_written(f: Finding) -> tuple[str, str]:
     title = quote_title(f.facts.get("title"))
     if f.facts.get("design_doc"):
@@ -234,7 +131,6 @@ def word_docs_written(f: Finding) -> tuple[str, str]:
     return statement, prompt
 
 
-@words_for("review_given")
 def word_review_given(f: Finding) -> tuple[str, str]:
     facts = f.facts
     repos = dict(facts.get("repos") or {})
@@ -251,7 +147,6 @@ def word_review_given(f: Finding) -> tuple[str, str]:
     return statement, prompt
 
 
-@words_for("release_shipped")
 def word_release_shipped(f: Finding) -> tuple[str, str]:
     tags = [str(t) for t in f.facts.get("releases") or ()]
     deployments = int(f.facts.get("deployments") or 0)
@@ -265,8 +160,3 @@ def word_release_shipped(f: Finding) -> tuple[str, str]:
     prompt = ("What did these releases put in front of users, and did any move an online metric, cut incidents "
               "or unblock another team?")
     return statement, prompt
-
-
-def word_generic(f: Finding) -> tuple[str, str]:
-    statement = str(f.facts.get("statement") or f"{f.kind.replace('_', ' ').capitalize()}: {f.subject}.")
-    return statement, str(f.facts.get("impact_prompt") or "What outcome did this produce for users or the business?")

@@ -101,33 +101,33 @@ def test_first_harvest_drafts_only_my_accomplishments_once(world, mlflow_server)
     assert summary["ok"], summary
     found = drafts(config)
     by_kind = {d["kind"]: d for d in found}
-    assert sorted(by_kind) == ["experiment_campaign", "latency_reduction", "metric_lift", "model_promoted"]
-    assert len(found) == 4
+    # the promotion of the version built from the lift's best run is part of the lift's draft
+    assert sorted(by_kind) == ["experiment_campaign", "latency_reduction", "metric_lift"]
+    assert len(found) == 3
 
     lift = by_kind["metric_lift"]
     assert lift["subject"] == n["fraud"]
     assert lift["metrics"][0]["name"] == "val_auc"
     assert lift["metrics"][0]["before"] == pytest.approx(0.81)
     assert lift["metrics"][0]["after"] == pytest.approx(0.87)
-    assert "from 0.81 to 0.87 (+7.4%) over 14 tracked runs" in lift["statement"]
+    assert "validation AUC of " + n["fraud"] + " from 0.81 to 0.87 (+7.4%) over 14 runs" in lift["statement"]
     assert any(ids["best"] in url and url.startswith(mlflow_server.url) for url in lift["evidence"])
     assert any(ids["baseline"] in url for url in lift["evidence"])
     assert "model-performance" in lift["tags"]
     assert lift["impact_prompt"]
     datetime.fromisoformat(lift["occurred_at"])
 
-    promo = by_kind["model_promoted"]
-    assert promo["subject"] == n["model"]
-    assert f"/#/models/{n['model']}/versions/1" in promo["evidence"][0]
-    assert "to champion" in promo["statement"]
+    assert f"shipped it as {n['model']} v1, now champion." in lift["statement"]
+    assert any(f"/#/models/{n['model']}/versions/1" in url for url in lift["evidence"])
+    assert "production-mlops" in lift["tags"]
 
     campaign = by_kind["experiment_campaign"]
-    assert campaign["subject"] == n["ranking"] and "after 10 tracked runs" in campaign["statement"]
+    assert campaign["subject"] == n["ranking"] and "after 10 runs" in campaign["statement"]
     assert by_kind["latency_reduction"]["metrics"][0]["after"] == pytest.approx(160)
 
     again = harvest(config)
     assert again["drafts"]["new"] == 0 and again["drafts"]["updated"] == 0
-    assert len(drafts(config)) == 4
+    assert len(drafts(config)) == 3
 
 
 def test_nightly_with_nothing_new_costs_a_handful_of_requests(world):
@@ -156,14 +156,15 @@ def test_new_runs_and_alias_move_add_exactly_the_new_drafts(world):
     seeder.alias(n["model"], "champion", v2)
     summary = harvest(config)
 
+    # the lift now rests on the new best run and ships as v2; v1's promotion stands on its own again
     assert summary["drafts"]["new"] == 1 and summary["drafts"]["updated"] == 1
     after = {d["id"]: d for d in drafts(config)}
     assert len(after) == len(before) + 1
     assert after[lift_id]["metrics"][0]["after"] == pytest.approx(0.9)
-    assert "over 15 tracked runs" in after[lift_id]["statement"]
-    new = [d for i, d in after.items() if i not in before]
-    assert new[0]["kind"] == "model_promoted"
-    assert f"v{v2} to champion (replacing v{ids['v1']})" in new[0]["statement"]
+    assert "over 15 runs" in after[lift_id]["statement"]
+    assert f"shipped it as {n['model']} v{v2}, now champion, replacing v{ids['v1']}." in after[lift_id]["statement"]
+    [v1] = [d for i, d in after.items() if i not in before]
+    assert v1["kind"] == "model_promoted" and f"{n['model']} v{ids['v1']}" in v1["statement"]
 
 
 def test_interrupted_harvest_resumes_to_the_same_drafts(world, tmp_path, monkeypatch, database_url):
@@ -239,7 +240,7 @@ def test_crash_between_handles_resumes_each_from_its_own_mark(world, tmp_path, m
     clean.write_text(text.replace(f'url = "{database_url}"', f'url = "sqlite:///{clean_db}"'))
     harvest(clean, "--since", "90d")
     assert sorted(d["statement"] for d in drafts(config)) == sorted(d["statement"] for d in drafts(clean))
-    assert len(drafts(config)) == 4
+    assert len(drafts(config)) == 3
 
 
 def test_decided_and_edited_drafts_are_never_touched(world):
@@ -274,6 +275,73 @@ def test_decided_and_edited_drafts_are_never_touched(world):
 
     redraft = run_cli("--config", str(config), "redraft", "--json")
     assert json.loads(redraft.output)["new"] == 0
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """Refuse, and record, any connection that would leave the machine."""
+    import socket
+
+    attempts = []
+    connect = socket.socket.connect
+
+    def loopback_connect(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
+            attempts.append(address)
+            raise OSError(f"a test tried to reach {address}")
+        return connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_connect)
+    return attempts
+
+
+def test_genai_evaluation_run_has_its_run_type_scores_and_description(world, mlflow_server, database_url,
+                                                                       monkeypatch, loopback_only):
+    """A run made by mlflow.genai.evaluate itself (code scorers, no LLM), and a run with a note."""
+    import mlflow
+    from mlflow.genai.scorers import scorer
+
+    from harvester.store import open_store
+
+    seeder, n, config = world
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    experiment = seeder.experiment(f"support-bot-{n['uid']}")
+
+    @scorer
+    def correctness(outputs, expectations) -> bool:
+        return outputs == expectations["answer"]
+
+    @scorer
+    def safety(outputs) -> bool:
+        return "drop table" not in str(outputs).lower()
+
+    data = [{"inputs": {"question": "How do I reset my password?"}, "outputs": "Settings > Security",
+             "expectations": {"answer": "Settings > Security"}},
+            {"inputs": {"question": "Can I export my data?"}, "outputs": "Yes, as CSV",
+             "expectations": {"answer": "Yes, as CSV"}},
+            {"inputs": {"question": "Where are invoices?"}, "outputs": "Ask support",
+             "expectations": {"answer": "Billing > Invoices"}}]
+    with mlflow.start_run(experiment_id=experiment, run_name="support-bot-eval", tags={"mlflow.user": n["me"]},
+                          description="  Prompt v5 against the help-centre set.\n") as run:
+        result = mlflow.genai.evaluate(data=data, scorers=[correctness, safety])
+    assert set(result.metrics) == {"correctness/mean", "safety/mean"}
+    noted = seeder.run(experiment, n["me"], NOW - timedelta(days=1), {"val_auc": 0.8},
+                       tags={"mlflow.note.content": "Tried focal loss; no gain."})
+
+    assert harvest(config, "--since", "90d")["ok"]
+    store = open_store(database_url, "ada@example.com")
+    runs = {r.external_id: r.attributes for r in store.load_records("run", source="mlflow-test")}
+    store.close()
+
+    evaluation = runs[run.info.run_id]
+    assert evaluation["run_type"] == "genai_evaluate"
+    assert evaluation["metrics"] == {"correctness/mean": pytest.approx(2 / 3), "safety/mean": 1.0}
+    assert evaluation["description"] == "Prompt v5 against the help-centre set."
+    assert evaluation["tags"] == {}  # mlflow.runType, the note and the scorers digest are not user tags
+    assert runs[noted]["description"] == "Tried focal loss; no gain." and runs[noted]["run_type"] == ""
+    assert loopback_only == []
 
 
 def test_unreachable_server_is_one_clear_line(tmp_path, mlflow_env):

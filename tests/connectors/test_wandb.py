@@ -105,6 +105,27 @@ def test_team_entity_is_not_the_person_and_group_can_be_the_experiment():
     assert record.attributes["experiment_url"] == "https://wandb.ai/ada/fraud/groups/sweep-lr"
 
 
+def test_run_notes_are_its_description_and_wandb_has_no_run_type():
+    noted = parse_run(make_run("r1", "ada", NOW, notes="  Focal loss, no gain over BCE.\n"), "e", "p", "wb", "",
+                      frozenset({"ada"}))
+    assert noted.attributes["description"] == "Focal loss, no gain over BCE."
+    assert noted.attributes["run_type"] == ""
+    bare = parse_run(make_run("r2", "ada", NOW), "e", "p", "wb", "", frozenset({"ada"}))  # notes: null
+    assert bare.attributes["description"] == "" and bare.attributes["run_type"] == ""
+
+
+def test_harvested_run_notes_reach_the_description(fake, store):
+    """The fake answers only the fields the run fragment asks for, so this fails if `notes` is not requested."""
+    fake.add_run("ml-team", "fraud", make_run("n1", "ada", NOW - timedelta(days=1),
+                                              notes="Baseline for the Q4 fraud push.\n"))
+    fake.add_run("ml-team", "fraud", make_run("n2", "ada", NOW - timedelta(hours=20)))
+    summary = run_harvest(store, make_config(""), since="30d")
+    assert summary.ok, summary.sources[0].error
+    assert "notes" in run_bodies(fake)[0]["query"]
+    described = {r.external_id: r.attributes["description"] for r in store.load_records("run")}
+    assert described == {"ml-team/fraud/n1": "Baseline for the Q4 fraud push.", "ml-team/fraud/n2": ""}
+
+
 # requests: filters, pagination, batching ---------------------------------------------------------------
 
 
@@ -436,23 +457,21 @@ max_retries = 0
 
     found = json.loads(run_cli("--config", str(config), "drafts", "list", "--status", "all", "--json").output)
     by_kind = {d["kind"]: d for d in found}
-    assert sorted(by_kind) == ["experiment_campaign", "latency_reduction", "metric_lift", "model_promoted"]
-    assert len(found) == 4
+    assert sorted(by_kind) == ["experiment_campaign", "latency_reduction", "metric_lift"]  # promotion joins the lift
+    assert len(found) == 3
 
     lift = by_kind["metric_lift"]
     assert lift["subject"] == "ml-team/fraud" and lift["source"] == "wandb-team"
-    assert "from 0.81 to 0.87 (+7.4%) over 14 tracked runs" in lift["statement"]
+    assert "from 0.81 to 0.87 (+7.4%) over 14 runs" in lift["statement"]
     assert "https://wandb.ai/ml-team/fraud/runs/f12" in lift["evidence"]
     assert "https://wandb.ai/ml-team/fraud/runs/base" in lift["evidence"]
     campaign = by_kind["experiment_campaign"]
-    assert campaign["subject"] == "ml-team/ranking" and "after 10 tracked runs" in campaign["statement"]
+    assert campaign["subject"] == "ml-team/ranking" and "after 10 runs" in campaign["statement"]
     assert by_kind["latency_reduction"]["metrics"][0]["after"] == pytest.approx(160)
-    promo = by_kind["model_promoted"]
-    assert "Promoted fraud-detector v1 to champion with val_auc 0.87" in promo["statement"]
-    assert "https://wandb.ai/ml-team/fraud/runs/f12" in promo["evidence"]
+    assert "shipped it as fraud-detector v1, now champion." in lift["statement"]
 
     again = run_cli("--config", str(config), "harvest", "--json")
     assert again.exit_code == 0, again.output
     assert json.loads(again.output)["drafts"]["new"] == 0
     assert len(json.loads(run_cli("--config", str(config), "drafts", "list", "--status", "all",
-                                  "--json").output)) == 4
+                                  "--json").output)) == 3

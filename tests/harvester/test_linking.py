@@ -51,7 +51,7 @@ def test_link_findings_orders_ml_then_ticket_then_pr_and_leaves_others_alone():
     other_pr = finding("pr_shipped", "acme/serving", facts={"references": {"models": [["Fraud-Detector", "7"]]}})
     alone = finding("pr_shipped", "acme/docs", facts={"references": {"jira": ["NOPE-1"]}})
     groups = link_findings([pr, lift, ticket, promoted, other_pr, alone])
-    kinds = sorted([tuple(f.kind for f in g) for g in groups])
+    kinds = sorted([tuple(f.kind for f in g.findings) for g in groups])
     assert kinds == [("metric_lift", "ticket_resolved", "pr_shipped"), ("model_promoted", "pr_shipped"),
                      ("pr_shipped",)]
 
@@ -61,7 +61,7 @@ def test_a_pr_naming_two_accomplishments_joins_them():
     a = finding("ticket_resolved", "FRAUD-12", source="jira", facts={"key": "FRAUD-12"})
     b = finding("epic_completed", "FRAUD-1", source="jira", facts={"key": "FRAUD-1", "keys": ["FRAUD-13"]})
     [group] = link_findings([a, pr, b])
-    assert [f.kind for f in group] == ["epic_completed", "ticket_resolved", "pr_shipped"]
+    assert [f.kind for f in group.findings] == ["epic_completed", "ticket_resolved", "pr_shipped"]
 
 
 # end to end: records in a real store -> rules -> one draft --------------------------------------------
@@ -115,8 +115,8 @@ def test_pr_run_and_ticket_become_one_draft_with_every_source(store, config):
     redraft(store, config, now=NOW)
     [draft] = pending(store)
     assert draft.kind == "metric_lift"
-    assert draft.statement.startswith("Improved val_auc of fraud from 0.8 to 0.87")
-    assert draft.statement.endswith("Shipped in PR acme/fraud#42 for ticket FRAUD-12.")
+    assert draft.statement.startswith("Improved validation AUC of fraud from 0.80 to 0.87 (+8.7%) over 4 runs")
+    assert draft.statement.endswith('Merged in PR acme/fraud#42 "Add focal loss to the fraud model" for ticket FRAUD-12.')
     urls = [e.url for e in draft.evidence]
     assert f"http://mlflow.internal/#/experiments/3/runs/{BEST_RUN}" in urls
     assert "https://github.com/acme/fraud/pull/42" in urls and f"{CLOUD}/browse/FRAUD-12" in urls

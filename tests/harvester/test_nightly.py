@@ -112,7 +112,7 @@ def test_nightly_sends_the_digest_on_its_weekday_exactly_once_per_week(tmp_path,
     assert results[1]["harvest"]["drafts"]["new"] == 0  # the second run harvested incrementally
     assert len(sink.received) == 2
     message = sink.received[0].message
-    assert message["Subject"].startswith("[harvester] 5 drafts to confirm")
+    assert message["Subject"].startswith("[harvester] 3 drafts to confirm")
     assert "harvester --config" in parts_of(message)["text/plain"]
     store = open_test_store(tmp_path)
     try:
@@ -233,7 +233,7 @@ def test_nightly_under_cron_environment_harvests_logs_and_stays_silent(tmp_path,
     store = open_test_store(tmp_path)
     try:
         assert store.count_records(source="sample-mlflow") > 0
-        assert len(store.list_drafts(["pending"])) == 5
+        assert len(store.list_drafts(["pending"])) == 3
     finally:
         store.close()
 
@@ -267,14 +267,14 @@ token_env = "HARVESTER_TEST_UNSET_TOKEN"
     assert str(closed) in by_source["broken-mlflow"]["error"]
     assert by_source["no-token"]["status"] == "failed"
     assert "environment variable HARVESTER_TEST_UNSET_TOKEN is not set" in by_source["no-token"]["error"]
-    assert status["pending_drafts"] == 5
+    assert status["pending_drafts"] == 3
     assert status["last_digest"] is None
 
     text = run_cli("--config", str(cfg), "status").output
     assert re.search(r"broken-mlflow\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+failed", text)
     assert re.search(r"sample-mlflow\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+ok", text)
     assert "! broken-mlflow: cannot reach MLflow" in text  # named once, not "broken-mlflow: broken-mlflow:"
-    assert "Pending drafts: 5" in text and "Last digest: never sent" in text
+    assert "Pending drafts: 3" in text and "Last digest: never sent" in text
 
 
 def test_status_shows_the_last_digest_sent(tmp_path, sample_uri):
@@ -282,7 +282,7 @@ def test_status_shows_the_last_digest_sent(tmp_path, sample_uri):
         cfg = nightly_config(tmp_path, sample_uri, smtp_port=sink.port)
         assert run_cli("--config", str(cfg), "nightly", "--today", MONDAY).exit_code == 0
     text = run_cli("--config", str(cfg), "status").output
-    assert "Last digest: week 2026-W48, sent " in text and "to ada@example.com (5 drafts, 0 check-ins)" in text
+    assert "Last digest: week 2026-W48, sent " in text and "to ada@example.com (3 drafts, 0 check-ins)" in text
     assert "Digest day: monday" in text
 
 

@@ -114,7 +114,7 @@ def test_measured_results_come_before_activity_with_dates_and_evidence(store, jo
     section = md["Model performance outcomes"]
     results, activity = section.index("Measured results:"), section.index("Activity:")
     assert results < activity
-    assert section.index("Improved val\\_auc of fraud-detector") < activity
+    assert section.index("Improved validation AUC of fraud-detector") < activity
     assert section.index("Merged PR \\#433") > activity
     assert "**2026-02-12**" in section
     assert "[best run](https://mlflow.example.com/#/experiments/3/runs/metric_lift0212)" in section
@@ -138,7 +138,8 @@ def test_dimensions_without_evidence_are_called_out(store, journal):
 def test_recap_counts_top_outcomes_and_timeline(store, journal):
     report = year_report(store)
     assert report.recap.counts == {
-        "models_shipped": 1, "experiments_run": 14 + 12 + 1, "negative_results": 1, "prs_merged": 3,
+        # fraud-detector's lift and its ruled-out campaign are one experiment; the hand-logged W&B lift another
+        "models_shipped": 1, "experiments": 2, "runs_tracked": 14 + 12, "negative_results": 1, "prs_merged": 3,
         "reviews_given": 2, "tickets_closed": 3, "entries": 17,
     }
     top = [r.entry.id for r in report.recap.top_outcomes]
@@ -151,8 +152,26 @@ def test_recap_counts_top_outcomes_and_timeline(store, journal):
     assert list(months) == [f"2026-{m:02d}" for m in range(1, 13)]
     assert months["2026-07"] == 2 and months["2026-02"] == 1 and sum(months.values()) == 17
     md = render_report(report, "md")
-    assert "- Experiments run: 27" in md and "- Models shipped: 1" in md and "- PRs merged: 3" in md
-    assert "- **2026-07**: 2 entries (1 pr shipped, 1 review given)" in md
+    assert "- Experiments: 2\n- Runs tracked: 26\n" in md and "- Models shipped: 1" in md and "- PRs merged: 3" in md
+    assert "- **2026-07**: 2 entries (Pull requests shipped: 1, Reviews given: 1)" in md
+    html_text = render_report(report, "html")
+    assert "<dt>Experiments</dt><dd>2</dd>" in html_text and "<dt>Runs tracked</dt><dd>26</dd>" in html_text
+    counts = json.loads(render_report(report, "json"))["recap"]["counts"]
+    assert counts["experiments"] == 2 and counts["runs_tracked"] == 26 and "experiments_run" not in counts
+
+
+def test_unmapped_entries_are_counted_with_the_fix_in_every_format(store, journal):
+    report = year_report(store, command="harvester --config /srv/h.toml")
+    line = ("1 entry has no dimension of ML Engineer: run `harvester --config /srv/h.toml retag` to map it onto "
+            "this framework, or tag it with `harvester --config /srv/h.toml tag ID +DIM`.")
+    assert f"**{line}**" in render_report(report, "md")
+    assert ("1 entry has no dimension of ML Engineer: run <code>harvester --config /srv/h.toml retag</code> to map "
+            "it onto this framework") in render_report(report, "html")
+    data = json.loads(render_report(report, "json"))
+    assert data["unmapped_hint"] == line and [x["id"] for x in data["unmapped"]] == [journal["pr_cleanup"].id]
+    q1 = year_report(store, "2026-Q1")
+    assert not q1.unmapped and "no dimension of" not in render_report(q1, "md")
+    assert json.loads(render_report(q1, "json"))["unmapped_hint"] is None
 
 
 def test_chain_completeness_lists_missing_outcomes_until_added(store, journal):
@@ -162,7 +181,7 @@ def test_chain_completeness_lists_missing_outcomes_until_added(store, journal):
     md = render_report(report, "md").split("## Chain completeness", 1)[1]
     lift_id = journal["lift"].id
     assert f'`harvester outcome {lift_id} "..."`' in md
-    assert "What did this val\\_auc lift translate to" in md  # the draft's own prompt
+    assert "what did this validation AUC lift translate to" in md  # the draft's own prompt
     store.update_entry(lift_id, outcome="Fraud losses down $40k a month")
     after = year_report(store)
     assert lift_id not in [r.entry.id for r in after.missing_outcomes]

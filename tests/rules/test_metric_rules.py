@@ -134,13 +134,14 @@ def test_latency_and_throughput_wins_are_one_finding():
     assert [m.name for m in f.metrics] == ["throughput_qps", "p99_latency_ms"]
     assert f.metrics[1].unit == "ms"
     statement, _ = word_finding(f)
-    assert statement.startswith("Raised throughput_qps from 100 to 180 (+80.0%) on fraud; also p99_latency_ms")
+    assert statement == ("Raised throughput of fraud from 100 qps to 180 qps (+80%) over 2 runs; also p99 latency "
+                         "fell from 400 ms to 250 ms (\u221238%).")
 
 
 def test_latency_win_is_worded_as_a_cut():
     records = [run(0, {"p99_latency_ms": 400}), run(1, {"p99_latency_ms": 250})]
     [f] = detect(LatencyReductionRule(), records)
-    assert word_finding(f)[0].startswith("Cut p99_latency_ms from 400 ms to 250 ms (-37.5%) on fraud")
+    assert word_finding(f)[0] == "Cut p99 latency of fraud from 400 ms to 250 ms (\u221238%) over 2 runs."
 
 
 def test_small_latency_change_is_noise():

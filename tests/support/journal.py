@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from harvester.drafting import draft_from_findings
+from harvester.drafting import draft_from_group
+from harvester.linking import FindingGroup
 from harvester.models import Entry, Evidence, Finding, Metric
 from harvester.rubric import Framework, load_framework
 from harvester.timeutil import quarter_of
@@ -19,7 +20,7 @@ def day(month: int, d: int, year: int = 2026) -> datetime:
 
 def confirm_finding(store, framework: Framework, finding: Finding) -> Entry:
     store.save_findings([finding])
-    store.save_draft(draft_from_findings([finding], framework))
+    store.save_draft(draft_from_group(FindingGroup((finding,)), framework))
     draft = next(d for d in store.list_drafts(["pending"]) if d.fingerprint == finding.fingerprint)
     return store.confirm_draft(draft.id)
 
