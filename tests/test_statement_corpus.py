@@ -430,3 +430,20 @@ def test_the_recap_counts_experiments_runs_and_the_model_a_lift_shipped(tmp_path
     counts = report.recap.counts
     assert (counts["experiments"], counts["runs_tracked"], counts["models_shipped"]) == (1, 3, 1)
     store.close()
+
+
+def test_a_campaign_boundary_moved_by_one_run_keeps_the_rejection(tmp_path):
+    from dataclasses import replace
+
+    store = open_store(f"sqlite:///{tmp_path / 'corpus.db'}", "ada@example.com")
+    runs = negative_never_beat()
+    store.save_page(runs, None)
+    redraft(store, config_for(), now=NOW)
+    [draft] = store.list_drafts(["pending"])
+    store.reject_draft(draft.id)
+    # the campaign's first run is marked failed afterwards: the campaign now starts one run later
+    first = runs[0]
+    store.save_page([replace(first, attributes={**first.attributes, "status": "failed"})], None)
+    counts = redraft(store, config_for(), now=NOW)
+    assert counts.new == 0 and store.list_drafts(["pending"]) == []
+    store.close()
