@@ -13,7 +13,7 @@ from harvester.config import Config
 from harvester.identity import carry_identities
 from harvester.kinds import kind_of
 from harvester.linking import FindingGroup, link_findings, linked_summary
-from harvester.models import Draft, Evidence, Finding, utcnow
+from harvester.models import DECIDED_STATUSES, Draft, Evidence, Finding, utcnow
 from harvester.registry import build_rules
 from harvester.rubric import Framework, load_framework
 from harvester.rules.base import DetectContext, RecordGroup, Rule
@@ -23,7 +23,6 @@ from harvester.store.store import DRAFTED_INPUTS_KEY, RECORDS_VERSION_KEY
 from harvester.wording import MetricNames, Mention, Story, word_story
 
 SERVING_KINDS = ("model_version",)
-DECIDED = ("confirmed", "rejected")
 # Facts that hold words a person wrote (PR titles, ticket summaries, labels): the only text tags read.
 AUTHORED_FACTS = ("title", "summary", "titles", "labels")
 
@@ -120,22 +119,20 @@ def split_decided(groups: Sequence[FindingGroup], states: dict[str, tuple[str, b
     confirmed, rejected or edited is never folded into another draft; a decided draft does
     not absorb a finding that already has a draft of its own; and a finding that was part of
     a confirmed or rejected draft (`covered`) is not drafted again on its own."""
+    def status(f: Finding) -> str:
+        return states.get(f.fingerprint, ("", False))[0]
+
     def decided(f: Finding) -> bool:
-        status, edited = states.get(f.fingerprint, ("", False))
-        return status in DECIDED or edited
+        return status(f) in DECIDED_STATUSES or states.get(f.fingerprint, ("", False))[1]
 
     out = []
     for g in groups:
-        kept = tuple(f for f in g.findings if f.fingerprint not in covered or f.fingerprint in states)
-        if not kept:
+        members = [f for f in g.findings if f.fingerprint not in covered or f.fingerprint in states]
+        if not members:
             continue
-        g = FindingGroup(kept, g.mentions)
-        primary, rest = g.findings[0], g.findings[1:]
-        alone = [f for f in rest if decided(f) or (decided(primary) and states.get(f.fingerprint, ("",))[0] == "pending")]
-        if not alone:
-            out.append(g)
-            continue
-        out.append(FindingGroup(tuple(f for f in g.findings if f not in alone), g.mentions))
+        primary = members[0]
+        alone = [f for f in members[1:] if decided(f) or (decided(primary) and status(f) == "pending")]
+        out.append(FindingGroup(tuple(f for f in members if f not in alone), g.mentions))
         out.extend(FindingGroup((f,)) for f in alone)
     return out
 

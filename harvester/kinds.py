@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import import_module
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
@@ -27,8 +28,10 @@ class FindingKind:
     """What every part of harvester needs to know about one kind of finding.
 
     `rank` orders kinds within a family when several findings make one draft (lower leads);
-    `recap` names the Period Recap counter the kind adds to; `dimensions` are the rubric
-    dimension ids tagged when the framework in use does not map the kind itself."""
+    `recap` names the Period Recap counters the kind adds to; `dimensions` are the rubric
+    dimension ids tagged when the framework in use does not map the kind itself; `wording` is
+    "module:function" of the function that words a draft led by this kind (a `Story` in,
+    statement and prompt out), named rather than imported so rules never load the wording."""
 
     name: str
     title: str
@@ -39,7 +42,7 @@ class FindingKind:
     recap: tuple[str, ...] = ()
     dimensions: tuple[str, ...] = ()
     noun: str = ""
-    wording: Wording | None = None
+    wording: str = ""
 
     def __post_init__(self):
         if self.family not in FAMILIES:
@@ -55,6 +58,15 @@ class FindingKind:
 
     def link_rank(self) -> tuple[int, int]:
         return FAMILIES.index(self.family), self.rank
+
+    def wording_function(self) -> Wording | None:
+        return load_wording(self.wording) if self.wording else None
+
+
+@lru_cache(maxsize=None)
+def load_wording(target: str) -> Wording:
+    module, _, name = target.partition(":")
+    return getattr(import_module(module), name)
 
 
 @lru_cache(maxsize=1)

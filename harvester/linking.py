@@ -170,12 +170,16 @@ def link_findings(findings: Sequence[Finding]) -> list[FindingGroup]:
         ml_primary = lead(groups[ml_root])
         add_mention(mentions, ml_root, findings[j], key)
         add_mention(mentions, epic_root, ml_primary, key)
-    return [FindingGroup(tuple(sorted(g, key=lambda f: (rank(f), -f.occurred_at.timestamp()))),
-                         tuple(mentions.get(root, ()))) for root, g in groups.items()]
+    return [FindingGroup(tuple(sorted(g, key=lead_order)), tuple(mentions.get(root, ()))) for root, g in groups.items()]
+
+
+def lead_order(f: Finding) -> tuple:
+    """Primary first: the kind's family and rank, then the newest."""
+    return (*rank(f), -f.occurred_at.timestamp())
 
 
 def lead(findings: Sequence[Finding]) -> Finding:
-    return min(findings, key=lambda f: (rank(f), -f.occurred_at.timestamp()))
+    return min(findings, key=lead_order)
 
 
 def add_mention(mentions: dict[int, list[tuple[Finding, str]]], root: int, finding: Finding, key: str) -> None:

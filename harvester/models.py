@@ -11,6 +11,7 @@ from typing import Any, Mapping
 # superseded: set aside by the tool (linked into another draft, or no longer found); it returns
 # to pending if its finding stands on its own again. The others are the engineer's decisions.
 DRAFT_STATUSES = ("pending", "confirmed", "rejected", "superseded")
+DECIDED_STATUSES = ("confirmed", "rejected")
 
 
 def utcnow() -> datetime:

@@ -8,7 +8,7 @@ stay, so a dimension the engineer added by hand survives; the others are dropped
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 from harvester.drafting import tag_findings
@@ -35,12 +35,15 @@ class Retag:
                 "old": list(self.entry.tags), "new": list(self.tags), "dropped": list(self.dropped)}
 
 
-def map_entry(entry: Entry, facts: Mapping[str, Any], framework: Framework) -> tuple[str, ...]:
-    """The entry's tags under `framework`: its kept tags in their order, then the mapped ones."""
+def map_entry(entry: Entry, facts: Mapping[str, Any], framework: Framework,
+              joined_kinds: Sequence[str] = ()) -> tuple[str, ...]:
+    """The entry's tags under `framework`: its kept tags in their order, then the mapped ones
+    (from its own finding and the kinds of the findings joined into its draft)."""
     if entry.draft_id is None:
         found = framework.tag(entry.kind, entry.text)
     else:
-        found = tag_findings([origin_finding(entry, facts)], framework)
+        joined = [replace(origin_finding(entry, {}), kind=kind, metrics=()) for kind in joined_kinds]
+        found = tag_findings([origin_finding(entry, facts), *joined], framework)
     kept = [t for t in entry.tags if t in framework.ids]
     return tuple(kept + [t for t in found if t not in kept])
 
@@ -57,8 +60,9 @@ def plan_retag(store, framework: Framework) -> list[Retag]:
     origins = store.load_entry_origins([e.id for e in entries]) if entries else {}
     plan = []
     for entry in entries:
-        facts = origins.get(entry.id, {}).get("facts", {}) or {}
-        plan.append(Retag(entry=entry, tags=map_entry(entry, facts, framework),
+        origin = origins.get(entry.id, {})
+        plan.append(Retag(entry=entry, tags=map_entry(entry, origin.get("facts") or {}, framework,
+                                                      origin.get("joined_kinds") or ()),
                           dropped=tuple(t for t in entry.tags if t not in framework.ids)))
     return plan
 

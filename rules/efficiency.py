@@ -10,7 +10,6 @@ from harvester.models import Finding, Metric
 from harvester.timeutil import quarter_of
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.metric_names import metric_direction, metric_family, metric_unit
-from harvester.wording.ml import word_efficiency
 from harvester.rules.run_table import (Comparison, campaigns, compare_campaign, group_evidence, group_frame, metric_columns,
                                        work_facts)
 
@@ -66,11 +65,12 @@ def same_pair_moves(head: Comparison, others: list[Comparison]) -> list[Metric]:
     so every number in the draft comes from one pair of runs."""
     moves = []
     for c in others:
-        before, after = head.baseline.get(f"m:{c.metric}"), head.best.get(f"m:{c.metric}")
-        if before is None or after is None or before != before or after != after:
+        pair = head.pair(c.metric)
+        if pair is None:
             continue
+        before, after = pair
         if (after > before) if c.direction == "up" else (after < before):
-            moves.append(Metric(c.metric, float(before), float(after), metric_unit(c.metric)))
+            moves.append(Metric(c.metric, before, after, metric_unit(c.metric)))
     return moves
 
 
@@ -82,7 +82,7 @@ class LatencyReductionRule(EfficiencyRule):
     finding_kind: ClassVar[str] = "latency_reduction"
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "latency_reduction", "Latency cuts", family="ml", rank=2, check_in=True, needs_outcome=True,
-        dimensions=("efficiency",), noun="latency cut", wording=word_efficiency),)
+        dimensions=("efficiency",), noun="latency cut", wording="harvester.wording.ml:word_efficiency"),)
     kinds: ClassVar[frozenset[str]] = frozenset({"run"})
     description: ClassVar[str] = "Latency (p50/p95/p99) or throughput improved past a threshold."
 
@@ -95,6 +95,6 @@ class CostReductionRule(EfficiencyRule):
     finding_kind: ClassVar[str] = "cost_reduction"
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "cost_reduction", "Cost reductions", family="ml", rank=3, check_in=True, needs_outcome=True,
-        dimensions=("efficiency",), noun="cost cut", wording=word_efficiency),)
+        dimensions=("efficiency",), noun="cost cut", wording="harvester.wording.ml:word_efficiency"),)
     kinds: ClassVar[frozenset[str]] = frozenset({"run"})
     description: ClassVar[str] = "Serving or training cost, or memory, reduced past a threshold."

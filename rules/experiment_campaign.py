@@ -8,7 +8,6 @@ from harvester.models import Finding
 from harvester.rules.base import DetectContext, RecordGroup
 from harvester.rules.key_metric import KeyMetricRule
 from harvester.rules.run_table import varied_params
-from harvester.wording.ml import word_experiment_campaign
 
 
 @dataclass(frozen=True)
@@ -17,7 +16,8 @@ class ExperimentCampaignRule(KeyMetricRule):
 
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "experiment_campaign", "Ideas ruled out", family="ml", rank=4, recap=("experiments", "negative_results"),
-        dimensions=("experimentation",), noun="negative result", wording=word_experiment_campaign),)
+        dimensions=("experimentation",), noun="negative result",
+        wording="harvester.wording.ml:word_experiment_campaign"),)
     description: ClassVar[str] = "N or more runs in one campaign that did not beat the baseline (a ruled-out idea)."
 
     min_runs: int = 8

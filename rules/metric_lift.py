@@ -9,7 +9,6 @@ from harvester.rules.base import DetectContext, RecordGroup
 from harvester.rules.key_metric import KeyMetricRule
 from harvester.rules.metric_names import metric_unit
 from harvester.rules.run_table import other_quality_moves
-from harvester.wording.ml import word_metric_lift
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class MetricLiftRule(KeyMetricRule):
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "metric_lift", "Model metric lifts", family="ml", rank=0, check_in=True, needs_outcome=True,
         recap=("experiments",), dimensions=("model-performance", "experimentation"), noun="lift",
-        wording=word_metric_lift),)
+        wording="harvester.wording.ml:word_metric_lift"),)
     description: ClassVar[str] = "Best run of an experiment beats its baseline on the key metric by a threshold."
 
     min_relative_lift: float = 0.02

@@ -8,7 +8,6 @@ from harvester.models import Evidence, Finding, Metric
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.metric_names import metric_unit, rank_key_metrics
 from harvester.timeutil import period_of
-from harvester.wording.ml import word_model_promoted
 
 # Higher ranks win when one version reached several targets: one promotion, one draft.
 TARGET_RANK = {"staging": 1, "candidate": 1, "challenger": 1}
@@ -22,7 +21,7 @@ class ModelPromotedRule(Rule):
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "model_promoted", "Models promoted to serving", family="ml", rank=1, check_in=True, needs_outcome=True,
         recap=("models_shipped",), dimensions=("model-performance", "production-mlops"), noun="promotion",
-        wording=word_model_promoted),)
+        wording="harvester.wording.ml:word_model_promoted"),)
     description: ClassVar[str] = "A model version I trained was moved to serving by alias or stage."
 
     period: str = "quarter"

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Iterable
 
 from harvester.kinds import FindingKind
-from harvester.wording.story import from_lead
-from harvester.wording.work import word_release_shipped
 from harvester.models import Evidence, Finding, Metric, Record
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.engineering import check_period
@@ -25,7 +23,7 @@ class ReleaseShippedRule(Rule):
     kinds: ClassVar[frozenset[str]] = frozenset({"release", "deployment"})
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "release_shipped", "Releases and deployments", rank=2, check_in=True, dimensions=("production-mlops",),
-        noun="release", wording=from_lead(word_release_shipped)),)
+        noun="release", wording="harvester.wording.work:word_release_shipped"),)
     description: ClassVar[str] = ("Releases I published and deployments I made to production, one draft per "
                                   "repository per period; pre-releases and bot deployments draft nothing.")
 

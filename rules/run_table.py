@@ -45,6 +45,13 @@ class Comparison:
     def after(self) -> float:
         return float(self.best[f"m:{self.metric}"])
 
+    def pair(self, metric: str) -> tuple[float, float] | None:
+        """Another metric's values on this comparison's baseline and best run (None if either lacks it)."""
+        before, after = self.baseline.get(f"m:{metric}"), self.best.get(f"m:{metric}")
+        if before is None or after is None or before != before or after != after:  # absent or NaN
+            return None
+        return float(before), float(after)
+
     @property
     def improvement(self) -> float:
         """Relative improvement in the better direction (0.05 = 5% better)."""
@@ -244,11 +251,12 @@ def other_quality_moves(cmp: Comparison, limit: int = 4, overrides: Mapping[str,
     names = [c[2:] for c in cmp.best if isinstance(c, str) and c.startswith("m:") and c[2:] != cmp.metric]
     moved = []
     for name in rank_key_metrics([n for n in names if is_quality_metric(n, overrides)], overrides):
-        before, after = cmp.baseline.get(f"m:{name}"), cmp.best.get(f"m:{name}")
-        if before is None or after is None or before != before or after != after or before == 0:
+        pair = cmp.pair(name)
+        if pair is None or pair[0] == 0:
             continue
+        before, after = pair
         if abs(after - before) / abs(before) >= MIN_ALSO_CHANGE:
-            moved.append((name, float(before), float(after)))
+            moved.append((name, before, after))
     return moved[:limit]
 
 

@@ -19,8 +19,6 @@ from harvester.store import open_store
 from harvester.wording.names import MetricNames
 from tests.support.corpus import (NOW, jira_issue, mlflow_run, promotion, pull_request, ungrounded_numbers)
 
-M = "\u2212"
-L, R = "\u201c", "\u201d"
 
 
 @dataclass
@@ -446,4 +444,16 @@ def test_a_campaign_boundary_moved_by_one_run_keeps_the_rejection(tmp_path):
     store.save_page([replace(first, attributes={**first.attributes, "status": "failed"})], None)
     counts = redraft(store, config_for(), now=NOW)
     assert counts.new == 0 and store.list_drafts(["pending"]) == []
+    store.close()
+
+
+def test_retag_maps_the_promotion_joined_into_a_lift(tmp_path):
+    from harvester.retag import apply_retag, plan_retag
+    from harvester.rubric import load_framework
+
+    drafts, store = run_scenario(SCENARIOS[2], tmp_path)
+    entry = store.confirm_draft(drafts[0].id)
+    store.update_entry(entry.id, tags=[])
+    apply_retag(store, plan_retag(store, load_framework()))
+    assert store.get_entry(entry.id).tags == ("model-performance", "production-mlops", "experimentation")
     store.close()

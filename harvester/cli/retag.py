@@ -5,10 +5,7 @@ from __future__ import annotations
 import click
 
 from harvester.cli.app import echo_json, json_option, pass_app
-
-
-def plural(n: int, word: str, many: str = "") -> str:
-    return f"{n} {word if n == 1 else many or word + 's'}"
+from harvester.wording.numbers import plural
 
 
 def format_tags(tags) -> str:

@@ -12,7 +12,8 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import sqlalchemy as sa
 
 from harvester.errors import NotFoundError, StoreError
-from harvester.models import Cursor, Draft, Entry, Evidence, Finding, Metric, Record, ensure_utc, utcnow
+from harvester.models import (DECIDED_STATUSES, Cursor, Draft, Entry, Evidence, Finding, Metric, Record, ensure_utc,
+                              utcnow)
 from harvester.store import schema
 from harvester.store.migrations import migrate
 from harvester.store.upsert import upsert_rows
@@ -230,7 +231,7 @@ class Store:
     def covered_by_decisions(self) -> set[str]:
         """Fingerprints of findings joined into a confirmed or rejected draft: already decided with it."""
         t = schema.drafts
-        q = sa.select(t.c.linked).where(t.c.owner == self.owner, t.c.status.in_(["confirmed", "rejected"]),
+        q = sa.select(t.c.linked).where(t.c.owner == self.owner, t.c.status.in_(DECIDED_STATUSES),
                                         t.c.linked.is_not(None))
         with self.engine.connect() as conn:
             return {str(x["fingerprint"]) for linked in conn.execute(q).scalars() for x in linked or ()

@@ -40,7 +40,7 @@ def is_number(value: Any) -> bool:
     return str(value).strip().lower() not in ("nan", "inf", "-inf", "infinity")
 
 
-ON, OFF = ("true", "on", "yes", "enabled"), ("false", "off", "no", "disabled", "none")
+SWITCHED_ON, SWITCHED_OFF = ("true", "on", "yes", "enabled"), ("false", "off", "no", "disabled")
 
 
 def param_change(change: Mapping[str, Any], names: MetricNames) -> tuple[str, str]:
@@ -48,9 +48,9 @@ def param_change(change: Mapping[str, Any], names: MetricNames) -> tuple[str, st
     label = names.param(str(change["param"]))
     before, after = change.get("before"), change.get("after")
     low_before, low_after = str(before).strip().lower(), str(after).strip().lower()
-    if low_before in OFF[:4] and low_after in ON:
+    if low_before in SWITCHED_OFF and low_after in SWITCHED_ON:
         return "turning on", label
-    if low_before in ON and low_after in OFF[:4]:
+    if low_before in SWITCHED_ON and low_after in SWITCHED_OFF:
         return "turning off", label
     if before in (None, ""):
         return "setting", f"{label} to {after}"
@@ -91,15 +91,8 @@ def how_text(f: Finding, names: MetricNames) -> str:
     return " ".join(parts)
 
 
-def shipped_text(promotions: Sequence[Finding]) -> str:
-    """fraud-detector v7, now champion, replacing v6"""
-    if not promotions:
-        return ""
-    p = promotions[0]
-    return where_shipped(p.facts, p.subject)
-
-
 def where_shipped(facts: Mapping[str, Any], subject: str) -> str:
+    """fraud-detector v7, now champion, replacing v6"""
     model, version, target = facts.get("model") or subject, facts.get("version"), facts.get("target") or "serving"
     previous = facts.get("previous_version")
     replacing = f", replacing v{previous}" if previous and str(previous) != str(version) else ""
@@ -130,8 +123,9 @@ def run_result(story: Story, verb: str, thing: str, runs_word: str = "run") -> t
     also = [moved_text(m, names) for m in others_moved(story)]
     if also:
         text += "; also " + join_words(also)
-    shipped = shipped_text(story.joined_of("model_promoted"))
-    if shipped:
+    promotions = story.joined_of("model_promoted")
+    if promotions:
+        shipped = where_shipped(promotions[0].facts, promotions[0].subject)
         text += f". Shipped it as {shipped}" if also else f", and shipped it as {shipped}"
     known = bool(how) or bool(story.joined_family("engineering"))
     return text + ".", known

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 MINUS = "\u2212"
-LEFT_QUOTE = RIGHT_QUOTE = '"'  # straight quotes, as ticket and PR titles have always been shown
 
 
 def significant_decimals(value: float, digits: int) -> int:
@@ -103,8 +102,8 @@ def join_words(items: list[str]) -> str:
 
 
 def quoted(text: object, limit: int = 90) -> str:
-    """Free text from a source in curly quotes, on one line, cut to `limit` characters."""
+    """Free text from a source in quotes, on one line, cut to `limit` characters ('' for none)."""
     clean = " ".join(str(text or "").split())
     if len(clean) > limit:
         clean = clean[: limit - 1].rstrip() + "\u2026"
-    return f"{LEFT_QUOTE}{clean}{RIGHT_QUOTE}" if clean else ""
+    return f'"{clean}"' if clean else ""

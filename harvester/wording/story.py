@@ -40,7 +40,7 @@ class Story:
 
 def word_story(story: Story) -> tuple[str, str]:
     """(statement, impact prompt) for a draft, in the words of its primary finding's kind."""
-    wording = kind_of(story.primary.kind).wording or word_generic
+    wording = kind_of(story.primary.kind).wording_function() or word_generic
     statement, prompt = wording(story)
     links = describe_links(story)
     return (f"{statement} {links}" if links else statement), prompt
@@ -110,11 +110,3 @@ def describe_mention(mention: Mention, story: Story) -> str:
     via = f" (ticket {mention.via})" if mention.via else ""
     return f"Includes the {metric}{kind_of(other.kind).noun or 'result'} on {other.subject}{via}."
 
-
-def from_lead(fn):
-    """A wording that only needs the draft's lead finding."""
-    def word(story: Story) -> tuple[str, str]:
-        return fn(story.primary)
-
-    word.__name__ = fn.__name__
-    return word

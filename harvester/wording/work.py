@@ -1,20 +1,13 @@
 """Words for engineering and ticket work: PRs, docs, reviews, releases, tickets, epics, incidents.
-Each takes the draft's lead finding; the links sentence is added by `word_story`."""
+Each reads the draft's lead finding; the links sentence is added by `word_story`."""
 
 from __future__ import annotations
 
 import re
 
 from harvester.models import Finding
-from harvester.wording.numbers import format_value, plural
-
-
-def quote_summary(summary: object, limit: int = 100) -> str:
-    """A ticket title in quotes, cut to `limit` characters."""
-    text = " ".join(str(summary or "").split())
-    if not text:
-        return ""
-    return f'"{text[: limit - 1].rstrip()}…"' if len(text) > limit else f'"{text}"'
+from harvester.wording.numbers import format_value, plural, quoted
+from harvester.wording.story import Story
 
 
 def format_duration(days: object) -> str:
@@ -31,14 +24,15 @@ def points_text(points: object) -> str:
     return f"{format_value(float(points))} story points" if isinstance(points, (int, float)) and points else ""
 
 
-def word_ticket_resolved(f: Finding) -> tuple[str, str]:
+def word_ticket_resolved(story: Story) -> tuple[str, str]:
+    f = story.primary
     key, facts = f.facts.get("key") or f.subject, f.facts
-    title = " ".join(x for x in (key, quote_summary(facts.get("summary"))) if x)
+    title = " ".join(x for x in (key, quoted(facts.get("summary"), 100)) if x)
     points = points_text(facts.get("story_points"))
     if facts.get("rollup"):
         keys = [str(k) for k in facts.get("keys") or []]
         if len(keys) == 1:
-            one = " ".join(x for x in (keys[0], quote_summary((facts.get("titles") or [""])[0])) if x)
+            one = " ".join(x for x in (keys[0], quoted((facts.get("titles") or [""])[0], 100)) if x)
             statement = f"Resolved {one} toward epic {title}{f' ({points})' if points else ''}."
         else:
             shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
@@ -55,9 +49,10 @@ def word_ticket_resolved(f: Finding) -> tuple[str, str]:
     return statement, prompt
 
 
-def word_epic_completed(f: Finding) -> tuple[str, str]:
+def word_epic_completed(story: Story) -> tuple[str, str]:
+    f = story.primary
     key, facts = f.facts.get("key") or f.subject, f.facts
-    title = " ".join(x for x in (key, quote_summary(facts.get("summary"))) if x)
+    title = " ".join(x for x in (key, quoted(facts.get("summary"), 100)) if x)
     took = format_duration(facts.get("days"))
     children = int(facts.get("children") or 0)
     points = points_text(facts.get("story_points"))
@@ -71,9 +66,10 @@ def word_epic_completed(f: Finding) -> tuple[str, str]:
     return statement, prompt
 
 
-def word_incident_resolved(f: Finding) -> tuple[str, str]:
+def word_incident_resolved(story: Story) -> tuple[str, str]:
+    f = story.primary
     key, facts = f.facts.get("key") or f.subject, f.facts
-    title = " ".join(x for x in (key, quote_summary(facts.get("summary"))) if x)
+    title = " ".join(x for x in (key, quoted(facts.get("summary"), 100)) if x)
     kind = "incident" if "incident" in str(facts.get("type") or "").lower() else "bug"
     priority = f"{facts.get('priority')}-priority " if facts.get("priority") else ""
     hours = facts.get("hours")
@@ -82,11 +78,6 @@ def word_incident_resolved(f: Finding) -> tuple[str, str]:
     prompt = ("How many users, requests or predictions were affected and for how long, and what did you change "
               "so it does not happen again?")
     return statement, prompt
-
-
-def quote_title(title: object, limit: int = 90) -> str:
-    text = " ".join(str(title or "").split())
-    return f'"{text[: limit - 1].rstrip()}…"' if len(text) > limit else f'"{text}"'
 
 
 def pr_numbers(f: Finding, limit: int = 4) -> str:
@@ -101,7 +92,8 @@ def size_text(facts) -> str:
     return f", +{facts['additions']:,}/-{facts['deletions']:,} lines{files}"
 
 
-def word_pr_shipped(f: Finding) -> tuple[str, str]:
+def word_pr_shipped(story: Story) -> tuple[str, str]:
+    f = story.primary
     facts = f.facts
     reviewers = list(facts.get("reviewers") or ())
     reviewed = f", reviewed by {', '.join(reviewers[:3])}" if reviewers else ""
@@ -112,15 +104,16 @@ def word_pr_shipped(f: Finding) -> tuple[str, str]:
         statement = (f"Shipped {what} in {f.subject} across {count} merged PRs ({pr_numbers(f)})"
                      f"{size_text(facts)}{reviewed}.")
     else:
-        statement = (f"Shipped {quote_title(facts.get('title'))} in {f.subject} (PR {pr_numbers(f)})"
+        statement = (f"Shipped {quoted(facts.get('title'))} in {f.subject} (PR {pr_numbers(f)})"
                      f"{size_text(facts)}{reviewed}.")
     prompt = ("What did this change make possible, and for whom? Which number moved (latency, errors, incidents, "
               "hours saved, a launch date)?")
     return statement, prompt
 
 
-def word_docs_written(f: Finding) -> tuple[str, str]:
-    title = quote_title(f.facts.get("title"))
+def word_docs_written(story: Story) -> tuple[str, str]:
+    f = story.primary
+    title = quoted(f.facts.get("title"))
     if f.facts.get("design_doc"):
         statement = f"Wrote the design doc {title} for {f.subject} (PR {pr_numbers(f)})."
         prompt = "Which decision did this design settle, who reviewed or adopted it, and what did it save or prevent?"
@@ -131,7 +124,8 @@ def word_docs_written(f: Finding) -> tuple[str, str]:
     return statement, prompt
 
 
-def word_review_given(f: Finding) -> tuple[str, str]:
+def word_review_given(story: Story) -> tuple[str, str]:
+    f = story.primary
     facts = f.facts
     repos = dict(facts.get("repos") or {})
     shown = ", ".join(list(repos)[:3]) + (f" and {len(repos) - 3} more" if len(repos) > 3 else "")
@@ -147,7 +141,8 @@ def word_review_given(f: Finding) -> tuple[str, str]:
     return statement, prompt
 
 
-def word_release_shipped(f: Finding) -> tuple[str, str]:
+def word_release_shipped(story: Story) -> tuple[str, str]:
+    f = story.primary
     tags = [str(t) for t in f.facts.get("releases") or ()]
     deployments = int(f.facts.get("deployments") or 0)
     parts = []

@@ -22,3 +22,10 @@ def test_one_draft_per_promoted_version_with_the_key_metric():
     assert f.facts["version"] == "7" and f.facts["target"] == "champion" and f.facts["previous_version"] == "6"
     assert [(m.name, m.after) for m in f.metrics] == [("val_auc", 0.87)]
     assert f.evidence[0].url.endswith("/versions/7")
+
+
+def test_every_declared_kind_names_a_wording_that_exists():
+    from harvester.kinds import kind_registry
+
+    for name, kind in kind_registry().items():
+        assert kind.wording and callable(kind.wording_function()), name

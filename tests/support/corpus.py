@@ -128,7 +128,7 @@ def ungrounded_numbers(draft: Draft, facts: list[dict[str, Any]], names: list[st
     text = draft.statement
     for literal in sorted(literal_texts(draft, facts) + list(names), key=len, reverse=True):
         text = text.replace(literal, " ")
-    text = re.sub(r"\u201c[^\u201d]*\u201d", " ", text)  # quoted titles and notes
+    text = re.sub(r'"[^"]*"', " ", text)  # quoted titles and notes
     values = computed_values(draft, facts)
     bad = []
     for token in stated_numbers(text):
