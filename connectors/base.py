@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Sequence, TypeVar
 
 from harvester.config import IdentitySettings
+from harvester.errors import MalformedItemError
 from harvester.models import Cursor, Record, ensure_utc, utcnow
+
+log = logging.getLogger("harvester")
+Item = TypeVar("Item")
+Parsed = TypeVar("Parsed")
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,8 @@ class Connector:
         self.settings = settings
         self.identity = identity
         self.requests = 0
+        # Items skipped because they could not be read, by plural noun ("runs", "pull requests").
+        self.skipped: Counter[str] = Counter()
 
     def check(self) -> None:
         """Validate what can be validated without the network (e.g. secrets are set)."""
@@ -59,6 +68,24 @@ class Connector:
 
     def close(self) -> None:
         """Release clients and sessions."""
+
+    def skip_malformed(self, error: MalformedItemError) -> None:
+        """Count an item the parser could not read and log which one, so one bad item never
+        fails its source. `error.what` is the plural noun the summary prints ("3 runs skipped")."""
+        self.skipped[error.what] += 1
+        log.warning("%s: skipped malformed %s", self.instance, error)
+
+    def parse_each(self, items: Iterable[Item], parse: Callable[[Item], Parsed | None]) -> Iterator[Parsed]:
+        """`parse` over `items`, skipping (and counting) those that raise MalformedItemError
+        and those it returns None for."""
+        for item in items:
+            try:
+                parsed = parse(item)
+            except MalformedItemError as exc:
+                self.skip_malformed(exc)
+                continue
+            if parsed is not None:
+                yield parsed
 
 
 def watermark_cursor(source: str, stream: str, cursor: Cursor | None, page: Sequence[Record], time_of) -> Cursor | None:

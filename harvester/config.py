@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from harvester.errors import ConfigError
+from harvester.errors import ConfigError, HarvesterError
 from harvester.settings import build_settings
 
 CONFIG_FILENAME = "harvester.toml"
@@ -19,14 +19,31 @@ KNOWN_SECTIONS = ("identity", "store", "harvest", "connectors", "rules", "rubric
                   "report")
 
 
+class AppDirError(HarvesterError):
+    """The app dir, or a file harvester keeps in it, cannot be used (not a folder, not writable)."""
+
+
 def app_dir() -> Path:
     """The per-user directory for the default store, config, logs and lock."""
     override = os.environ.get("HARVESTER_HOME")
     if override:
-        return Path(override).expanduser()
+        path = Path(override).expanduser()
+        if path.exists() and not path.is_dir():
+            raise AppDirError(f"HARVESTER_HOME is {path}, which is a file, not a folder. Point HARVESTER_HOME at "
+                              "a folder (it is created if missing), or unset it to use the default app dir.")
+        return path
     import click
 
-    return Path(click.get_app_dir("harvester"))
+    path = Path(click.get_app_dir("harvester"))
+    if path.exists() and not path.is_dir():
+        raise AppDirError(f"The app dir {path} is a file, not a folder. Move the file away, or set HARVESTER_HOME "
+                          "to a folder to keep harvester's files in.")
+    return path
+
+
+def describe_unwritable(exc: OSError, what: str, path: Path, fix: str) -> str:
+    """One line for a file harvester could not create or write: `what` is e.g. "the lock file"."""
+    return f"Cannot write {what} {path} ({exc.strerror or type(exc).__name__}). {fix}"
 
 
 @dataclass(frozen=True)
@@ -171,6 +188,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None) -> Config:
     for name in KNOWN_SECTIONS:
         if name in raw and not isinstance(raw[name], dict):
             raise ConfigError(f"{label}: {name} must be a table ([{name}]), not a single value.")
+    remember_configured_secrets(raw)
     return Config(
         path=path,
         identity=build_settings(IdentitySettings, raw.get("identity", {}), f"{label} [identity]"),
@@ -203,9 +221,24 @@ def parse_connectors(table: Mapping[str, Any], label: str) -> dict[str, Connecto
     return instances
 
 
+def remember_configured_secrets(table: Mapping[str, Any]) -> None:
+    """Every secret the config names (`*_env` keys) is redacted from output from the start,
+    even in a command that never uses it: a draft or an error may quote it."""
+    from harvester.redact import remember_secret
+
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            remember_configured_secrets(value)
+        elif key.endswith("_env") and "user" not in key and isinstance(value, str) and value:  # names aren't secret
+            remember_secret(os.environ.get(value, ""))
+
+
 def read_secret(env_name: str, where: str) -> str:
     """The value of the environment variable named in the config; never logged."""
     value = os.environ.get(env_name, "")
     if not value:
         raise ConfigError(f"{where}: environment variable {env_name} is not set. Export it (export {env_name}=...) or remove the key.")
+    from harvester.redact import remember_secret
+
+    remember_secret(value)
     return value

@@ -10,6 +10,7 @@ from html import escape
 from urllib.parse import urlsplit
 
 from harvester.digest import Digest, DigestSettings
+from harvester.redact import redact
 
 FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif"
 CODE = "font-family:Menlo,Consolas,'Courier New',monospace;font-size:12px;background:#f3f4f6;" \
@@ -189,6 +190,6 @@ def build_email(digest: Digest, settings: DigestSettings) -> EmailMessage:
     message["Date"] = formatdate(localtime=False)
     domain = settings.sender.rpartition("@")[2] or None
     message["Message-ID"] = make_msgid("harvester-digest", domain=domain)
-    message.set_content(render_text(digest))
-    message.add_alternative(render_html(digest), subtype="html")
+    message.set_content(redact(render_text(digest)))
+    message.add_alternative(redact(render_html(digest)), subtype="html")
     return message

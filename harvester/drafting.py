@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, Sequence
 
@@ -18,6 +18,7 @@ from harvester.registry import build_rules
 from harvester.rubric import Framework, load_framework
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.metric_names import metric_family
+from harvester.safe_text import one_line
 from harvester.store import Store
 from harvester.store.store import DRAFTED_INPUTS_KEY, RECORDS_VERSION_KEY
 from harvester.wording import MetricNames, Mention, Story, word_story
@@ -95,12 +96,12 @@ def draft_from_group(group: FindingGroup, framework: Framework, names: MetricNam
     primary = linked[0]
     story = Story(primary=primary, joined=tuple(linked[1:]), names=names or MetricNames(),
                   mentions=tuple(Mention(f, via) for f, via in group.mentions))
-    statement, prompt = word_story(story)
+    statement, prompt = (one_line(text) for text in word_story(story))
     evidence: list[Evidence] = []
     for f in linked:
         for e in f.evidence:
             if e.url not in {x.url for x in evidence}:
-                evidence.append(e)
+                evidence.append(replace(e, label=one_line(e.label), url=one_line(e.url)))
     family = kind_of(primary.kind).family
     metrics, seen = [], set()
     for m in (m for f in linked if kind_of(f.kind).family == family for m in f.metrics):

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from harvester.redact import redact
+
 
 class HarvesterError(Exception):
-    """Base class. `exit_code` is what the CLI exits with."""
+    """Base class. `exit_code` is what the CLI exits with. Its text never holds a secret: a
+    server may echo credentials in the error body a message quotes."""
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
 
 
 class ConfigError(HarvesterError):
@@ -21,7 +27,7 @@ class ConnectorError(HarvesterError):
     def __init__(self, source: str, message: str, status: int | None = None):
         self.source = source
         self.status = status
-        super().__init__(f"{source}: {message}")
+        super().__init__(redact(f"{source}: {message}"))
 
 
 class AuthError(ConnectorError):
@@ -33,10 +39,22 @@ class TransientError(ConnectorError):
 
 
 class StoreError(HarvesterError):
-    """The store could not be opened or is from a newer version."""
+    """The store cannot be used: not reachable, not a harvester store, from a newer version,
+    read-only, full or damaged. The message names the store and the fix."""
 
 
 class NotFoundError(HarvesterError):
     """A draft or entry id that does not exist."""
 
     exit_code = 2
+
+
+class MalformedItemError(HarvesterError):
+    """One item of a source's answer cannot be read (a required field missing or of the wrong
+    type). The connector skips and counts it; the rest of the source goes on."""
+
+    def __init__(self, what: str, item_id: str, reason: str):
+        self.what = what
+        self.item_id = item_id
+        self.reason = reason
+        super().__init__(f"{what} {item_id or '(no id)'}: {reason}")

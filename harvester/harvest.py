@@ -11,8 +11,10 @@ from typing import Callable, Sequence
 from harvester.config import Config, ConnectorInstance
 from harvester.connectors.base import Connector, HarvestWindow
 from harvester.drafting import DraftCounts, redraft_if_changed
-from harvester.errors import ConfigError, HarvesterError
+from harvester.errors import ConfigError, HarvesterError, StoreError
 from harvester.models import Record, utcnow
+from harvester.redact import redact
+from harvester.safe_text import one_line
 from harvester.registry import connector_class
 from harvester.rubric import load_framework
 from harvester.requests_counter import count_requests
@@ -32,6 +34,7 @@ class SourceResult:
     seconds: float = 0.0
     error: str | None = None
     streams: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)  # malformed items, by plural noun
 
     @property
     def ok(self) -> bool:
@@ -55,6 +58,7 @@ class HarvestSummary:
             "since": self.since.isoformat(),
             "sources": [{"source": s.source, "type": s.type, "records": s.records, "requests": s.requests,
                          "seconds": round(s.seconds, 3), "streams": s.streams, "error": s.error,
+                         "skipped_malformed": s.skipped,
                          "drafts_new": d.by_source.get((s.source, "new"), 0),
                          "drafts_updated": d.by_source.get((s.source, "updated"), 0)} for s in self.sources],
             "drafts": {"new": d.new, "updated": d.updated, "unchanged": d.unchanged, "kept": d.kept,
@@ -99,12 +103,15 @@ def harvest_source(store: Store, connector: Connector, window: HarvestWindow, pa
         try:
             for stream in connector.streams:
                 result.streams[stream] = harvest_stream(store, connector, stream, window, page_size, result, progress)
+        except StoreError:
+            raise  # the store itself failed (full, read-only, gone): no other source could be saved either
         except HarvesterError as exc:
-            result.error = str(exc)
+            result.error = one_line(redact(str(exc)))
         except Exception as exc:  # a broken source must never stop the others
-            result.error = f"{connector.instance}: unexpected {type(exc).__name__}: {exc}"
+            result.error = one_line(redact(f"{connector.instance}: unexpected {type(exc).__name__}: {exc}"))
         finally:
             connector.close()
+            result.skipped = dict(connector.skipped)
     result.requests = counter.value + connector.requests
     result.seconds = time.perf_counter() - started
     store.finish_harvest_run(run_id, "ok" if result.ok else "failed", result.records, result.requests, result.error)

@@ -1,18 +1,27 @@
-"""One harvest at a time per app dir: `harvest` and `nightly` take the same OS lock."""
+"""One harvest at a time: `harvest` and `nightly` take the same locks. Per app dir an OS lock
+file; per store a lock of its own (a PostgreSQL advisory lock, or a lock file next to the
+SQLite file), so two machines with their own app dirs sharing one database never harvest
+it at once. A run that finds a lock taken exits at once with LOCK_HELD_EXIT."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import socket
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-from harvester.config import app_dir
-from harvester.errors import HarvesterError
+from harvester.config import AppDirError, app_dir, describe_unwritable
+from harvester.errors import HarvesterError, StoreError
+
+if TYPE_CHECKING:
+    from harvester.store import Store
 
 LOCK_FILENAME = "harvest.lock"
+STORE_LOCK_SUFFIX = ".harvest.lock"  # next to a SQLite store: <file>.harvest.lock
 LOCK_HELD_EXIT = 75  # EX_TEMPFAIL: another run holds the lock; try again later
+STORE_LOCK_PURPOSE = "harvest"
 
 
 class LockHeldError(HarvesterError):
@@ -22,32 +31,123 @@ class LockHeldError(HarvesterError):
 
 
 @contextmanager
-def harvest_lock(path: Path | None = None) -> Iterator[Path]:
-    """An exclusive OS lock (flock): released by the kernel when the process ends, even on a
-    crash, so a stale lock never blocks the next night."""
+def harvest_lock(path: Path | None = None, store: Callable[[], "Store"] | None = None) -> Iterator[Path]:
+    """The app dir's lock, then the store's. `store` opens the store; it is called only once
+    the app dir's lock is held, so a run that finds that lock taken never touches the store."""
     path = path or app_dir() / LOCK_FILENAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def unwritable(exc: OSError) -> HarvesterError:
+        return AppDirError(describe_unwritable(exc, "the lock file", path, "Make its folder writable, or set "
+                                               "HARVESTER_HOME to a folder you can write to."))
+
+    with hold_lock_file(path, f"lock {path}", unwritable):
+        if store is None:
+            yield path
+        else:
+            with store_harvest_lock(store()):
+                yield path
+
+
+@contextmanager
+def store_harvest_lock(store: "Store") -> Iterator[None]:
+    """The store's own harvest lock: per owner on PostgreSQL (a team shares one database),
+    per file on SQLite. Nothing to take for an in-memory database."""
+    from harvester.store.faults import read_only_message
+
+    if store.read_only_reason:
+        raise StoreError(read_only_message(store.label, store.read_only_reason, "harvesting"))
+    if store.engine.dialect.name == "postgresql":
+        with hold_advisory_harvest_lock(store):
+            yield
+    elif store.sqlite_path is not None:
+        path = store_lock_path(store.sqlite_path)
+
+        def unwritable(exc: OSError) -> HarvesterError:
+            return StoreError(describe_unwritable(exc, "the store's harvest lock", path, "It sits next to the "
+                                                  "store's file: make that folder writable, or point [store] url "
+                                                  "elsewhere."))
+
+        with hold_lock_file(path, f"store lock {path}", unwritable):
+            yield
+    else:
+        yield
+
+
+def store_lock_path(database: Path) -> Path:
+    return database.with_name(database.name + STORE_LOCK_SUFFIX)
+
+
+@contextmanager
+def hold_lock_file(path: Path, name: str, unwritable: Callable[[OSError], HarvesterError]) -> Iterator[None]:
+    """An exclusive flock on `path`: released by the kernel when the process ends, even on a
+    crash, so a stale lock never blocks the next night. The file names the holder."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise unwritable(exc) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            by = f" by pid {holder}" if holder.isdigit() else ""
-            raise LockHeldError(f"Another harvest is running (lock {path} held{by}); "
+            raise LockHeldError(f"Another harvest is running ({name} held{describe_holder(fd)}); "
                                 "this run exits without harvesting.") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield path
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        except OSError as exc:
+            raise unwritable(exc) from None
+        yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def lock_is_held(path: Path | None = None) -> bool:
-    path = path or app_dir() / LOCK_FILENAME
-    if not path.exists():
+def describe_holder(fd: int) -> str:
+    """' by pid N' (' on HOST' when the holder wrote it) from a lock file's content."""
+    words = os.pread(fd, 300, 0).decode("ascii", "replace").split()
+    if not words or not words[0].isdigit():
+        return ""
+    return f" by pid {words[0]}" + (f" on {words[1]}" if len(words) > 1 else "")
+
+
+@contextmanager
+def hold_advisory_harvest_lock(store: "Store") -> Iterator[None]:
+    from harvester.store.locks import advisory_key, describe_advisory_holder, release_advisory_lock, try_advisory_lock
+
+    with store.engine.connect() as conn:
+        key = advisory_key(conn, STORE_LOCK_PURPOSE, store.owner)
+        if not try_advisory_lock(conn, key):
+            raise LockHeldError(f"Another harvest is running (database lock on {store.label} for {store.owner} "
+                                f"held{describe_advisory_holder(conn, key)}); this run exits without harvesting.")
+        try:
+            yield
+        finally:
+            release_advisory_lock(conn, key)
+
+
+def lock_is_held(path: Path | None = None, store: "Store | None" = None) -> bool:
+    """Whether a harvest holds the app dir's lock or, given `store`, the store's."""
+    if file_lock_is_held(path or app_dir() / LOCK_FILENAME):
+        return True
+    if store is None:
         return False
-    fd = os.open(path, os.O_RDONLY)
+    if store.engine.dialect.name == "postgresql":
+        from harvester.store.locks import advisory_key, release_advisory_lock, try_advisory_lock
+
+        with store.engine.connect() as conn:
+            key = advisory_key(conn, STORE_LOCK_PURPOSE, store.owner)
+            if not try_advisory_lock(conn, key):
+                return True
+            release_advisory_lock(conn, key)
+        return False
+    return store.sqlite_path is not None and file_lock_is_held(store_lock_path(store.sqlite_path))
+
+
+def file_lock_is_held(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # missing, or unreadable: no harvest could have taken it
+        return False
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         return False

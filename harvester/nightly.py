@@ -6,18 +6,19 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from harvester.config import Config, app_dir
+from harvester.config import AppDirError, Config, app_dir, describe_unwritable
 from harvester.errors import ConfigError, HarvesterError
 from harvester.settings import build_settings
 from harvester.store import Store
 
 LOG_FILENAME = "harvester.log"
 TODAY_ENV = "HARVESTER_TODAY"
+FULL_REREAD_KEY = "nightly.full_reread"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 log = logging.getLogger("harvester")
@@ -30,6 +31,10 @@ class NightlySettings:
     log_file: str = ""  # default: harvester.log in the app dir
     log_max_bytes: int = 1_000_000
     log_backups: int = 5
+    # Once a week every source is read again over [harvest] default_since, as a backfill would,
+    # so that records dated before a cursor (runs imported or logged late) are not missed:
+    # "digest_day" (the digest weekday, or monday when the digest is off), a day name, or "never".
+    full_reread: str = "digest_day"
 
     def __post_init__(self):
         day = self.digest_weekday.strip().lower()
@@ -37,6 +42,20 @@ class NightlySettings:
             raise ValueError(f"digest_weekday must be a day name (monday ... sunday) or \"never\", "
                              f"not {self.digest_weekday!r}")
         object.__setattr__(self, "digest_weekday", "" if day == "never" else day)
+        reread = self.full_reread.strip().lower()
+        if reread not in (*WEEKDAYS, "digest_day", "never"):
+            raise ValueError(f"full_reread must be \"digest_day\", a day name (monday ... sunday) or \"never\", "
+                             f"not {self.full_reread!r}")
+        object.__setattr__(self, "full_reread", reread)
+
+    @property
+    def full_reread_day(self) -> str:
+        """The weekday of the weekly full re-read, or "" for never."""
+        if self.full_reread == "never":
+            return ""
+        if self.full_reread == "digest_day":
+            return self.digest_weekday or "monday"
+        return self.full_reread
         if self.log_max_bytes < 1024 or self.log_backups < 0:
             raise ValueError("log_max_bytes must be at least 1024 and log_backups at least 0")
 
@@ -62,13 +81,23 @@ def today_for_schedule(explicit: str | None = None) -> date:
 
 def setup_logging(settings: NightlySettings) -> Path:
     """Attach one rotating file handler to the "harvester" logger (idempotent)."""
+    from harvester.redact import RedactingFilter
+
     path = settings.log_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for handler in log.handlers:
-        if isinstance(handler, logging.handlers.RotatingFileHandler) and Path(handler.baseFilename) == path.resolve():
-            return path
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=settings.log_max_bytes,
-                                                   backupCount=settings.log_backups, encoding="utf-8")
+    for handler in list(log.handlers):
+        if isinstance(handler, logging.handlers.RotatingFileHandler):
+            if Path(handler.baseFilename) == path.resolve():
+                return path
+            log.removeHandler(handler)  # another app dir's log, from an earlier command in this process
+            handler.close()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=settings.log_max_bytes,
+                                                       backupCount=settings.log_backups, encoding="utf-8")
+    except OSError as exc:
+        raise AppDirError(describe_unwritable(exc, "the log file", path, "Make its folder writable or set "
+                                              "[nightly] log_file to a writable path.")) from None
+    handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
@@ -92,6 +121,7 @@ class NightlyResult:
     summary: Any = None  # HarvestSummary
     failed_setup: dict[str, str] = field(default_factory=dict)  # connectors that could not be built
     digest: DigestStep | None = None
+    full_reread: bool = False  # this run read every source again over the whole window
 
     @property
     def ok(self) -> bool:
@@ -100,7 +130,7 @@ class NightlyResult:
 
     def as_json(self) -> dict[str, Any]:
         harvest = self.summary.as_json() if self.summary is not None else None
-        return {"ok": self.ok, "today": self.today.isoformat(), "harvest": harvest,
+        return {"ok": self.ok, "today": self.today.isoformat(), "full_reread": self.full_reread, "harvest": harvest,
                 "setup_errors": [{"source": k, "error": v} for k, v in sorted(self.failed_setup.items())],
                 "digest": None if self.digest is None else
                 {"status": self.digest.status, "detail": self.digest.detail, "week": self.digest.week}}
@@ -154,6 +184,7 @@ def plan_nightly(config: Config) -> NightlyPlan:
 
 def run_nightly(store: Store, config: Config, plan: NightlyPlan, today: date, progress=None) -> NightlyResult:
     """Harvest, then the digest when it is due. The caller holds the lock."""
+    from harvester.digest import iso_week
     from harvester.harvest import run_harvest
 
     result = NightlyResult(today=today, failed_setup=dict(plan.failed_setup))
@@ -161,7 +192,14 @@ def run_nightly(store: Store, config: Config, plan: NightlyPlan, today: date, pr
         run_id = store.start_harvest_run(name)
         store.finish_harvest_run(run_id, "failed", 0, 0, error)
         log.error("source %s not harvested: %s", name, error)
-    result.summary = run_harvest(store, config, progress=progress, plan=plan.harvest)
+    result.full_reread = full_reread_due(store, plan.settings, today)
+    harvest_plan = plan.harvest
+    if result.full_reread:
+        log.info("weekly full re-read of every source since %s", harvest_plan.window.since.isoformat())
+        harvest_plan = replace(harvest_plan, window=replace(harvest_plan.window, forced=True))
+    result.summary = run_harvest(store, config, progress=progress, plan=harvest_plan)
+    if result.full_reread and result.summary.ok:
+        store.set_state(FULL_REREAD_KEY, {"week": iso_week(today), "date": today.isoformat()})
     for s in result.summary.sources:
         if s.ok:
             log.info("source %s: %d records, %d requests, %.1fs", s.source, s.records, s.requests, s.seconds)
@@ -174,6 +212,26 @@ def run_nightly(store: Store, config: Config, plan: NightlyPlan, today: date, pr
     if result.digest.status in ("not_today", "disabled"):
         log.info("digest: %s", result.digest.detail)
     return result
+
+
+def full_reread_due(store: Store, settings: NightlySettings, today: date) -> bool:
+    """Weekly, on the re-read day; a week whose re-read failed or whose day was missed (the
+    machine was off) catches up on the next night, so no more than a week passes without one."""
+    from harvester.digest import iso_week
+
+    day = settings.full_reread_day
+    if not day:
+        return False
+    last = store.get_state(FULL_REREAD_KEY) or {}
+    if last.get("week") == iso_week(today):
+        return False
+    if WEEKDAYS[today.weekday()] == day:
+        return True
+    try:
+        previous = date.fromisoformat(str(last.get("date")))
+    except ValueError:
+        return False  # never re-read yet: the first harvest was a backfill of the window
+    return (today - previous).days > 7
 
 
 def send_digest_if_due(store: Store, config: Config, settings: NightlySettings, today: date) -> DigestStep:

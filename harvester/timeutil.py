@@ -32,12 +32,6 @@ def to_ms(value: datetime) -> int:
     return int(ensure_utc(value).timestamp() * 1000)
 
 
-def from_ms(value: int | float | str | None) -> datetime | None:
-    if value in (None, "", 0):
-        return None
-    return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
-
-
 def quarter_of(value: datetime) -> str:
     value = ensure_utc(value)
     return f"{value.year}-Q{(value.month - 1) // 3 + 1}"

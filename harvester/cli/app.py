@@ -8,7 +8,9 @@ from typing import Any
 
 import click
 
+from harvester.cli.output import say
 from harvester.errors import HarvesterError
+from harvester.safe_text import one_line
 
 
 class HarvesterGroup(click.Group):
@@ -19,11 +21,32 @@ class HarvesterGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HarvesterError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            say(f"Error: {one_line(exc)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted; everything committed so far is kept. Re-run to resume.", err=True)
             ctx.exit(130)
+        except Exception as exc:
+            message = describe_storage_fault(exc, ctx.obj)
+            if message is None:
+                raise
+            say(f"Error: {one_line(message)}", err=True)
+            ctx.exit(1)
+
+
+def describe_storage_fault(exc: Exception, app: Any) -> str | None:
+    """One line for a file or database error no code path turned into a HarvesterError
+    (None for anything else: a bug keeps its traceback)."""
+    if isinstance(exc, OSError) and exc.filename:
+        return (f"Cannot use {exc.filename} ({exc.strerror or type(exc).__name__}). Check that it exists and that "
+                "you can write to it; harvester's own files live in the app dir (set HARVESTER_HOME to move it).")
+    if type(exc).__module__.startswith("sqlalchemy"):
+        from harvester.store.faults import hide_password, store_error_from
+
+        config = getattr(app, "_config", None)
+        error = store_error_from(exc, hide_password(config.store_url) if config is not None else "(the store)")
+        return None if error is None else str(error)
+    return None
 
 
 class App:
@@ -46,6 +69,9 @@ class App:
             from harvester.store import open_store
 
             self._store = open_store(self.config.store_url, self.config.identity.owner)
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None:  # connections end with the command (SQLite tidies its -wal file)
+                ctx.find_root().call_on_close(self._store.close)
         return self._store
 
 
@@ -57,7 +83,9 @@ def json_option(fn):
 
 
 def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    from harvester.redact import redact
+
+    click.echo(redact(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
 
 
 def interactive() -> bool:

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from harvester.cli.app import echo_json, json_option, pass_app
+from harvester.cli.output import say
+from harvester.safe_text import one_line
 
 
 def register(cli: click.Group) -> None:
@@ -41,15 +43,15 @@ def register(cli: click.Group) -> None:
             return
         if outcome is not None:
             if outcome.status == "sent":
-                click.echo(f"Sent the {built.week} digest to {', '.join(outcome.recipients)}: "
+                say(f"Sent the {built.week} digest to {', '.join(outcome.recipients)}: "
                            f"{plural(built.draft_count, 'draft')}, {plural(len(built.checkins), 'check-in')}.")
             else:
-                click.echo("Nothing pending and no check-ins: nothing sent "
+                say("Nothing pending and no check-ins: nothing sent "
                            "(set [digest] send_empty = true to send anyway).")
         elif not preview:
-            click.echo(render_text(built), nl=False)
+            say(render_text(built), nl=False)
         if preview:
-            click.echo(f"Wrote the HTML digest to {preview} ({plural(built.draft_count, 'draft')}, "
+            say(f"Wrote the HTML digest to {preview} ({plural(built.draft_count, 'draft')}, "
                        f"{plural(len(built.checkins), 'check-in')}).")
 
     @cli.command()
@@ -70,4 +72,4 @@ def register(cli: click.Group) -> None:
         if as_json:
             echo_json(entry.as_json())
         else:
-            click.echo(f"Entry {entry.id}: outcome recorded: {entry.outcome}")
+            say(f"Entry {entry.id}: outcome recorded: {one_line(entry.outcome)}")

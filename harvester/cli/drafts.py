@@ -5,13 +5,15 @@ from __future__ import annotations
 import click
 
 from harvester.cli.app import echo_json, json_option, pass_app
+from harvester.cli.output import say
+from harvester.safe_text import one_line
 from harvester.models import DRAFT_STATUSES
 
 STATUS_CHOICE = click.Choice([*DRAFT_STATUSES, "all"])
 
 
 def format_draft_line(d) -> str:
-    return f"#{d.id:<4} {d.occurred_at:%Y-%m-%d}  {d.status:<9} {d.kind:<20} {d.statement}"
+    return f"#{d.id:<4} {d.occurred_at:%Y-%m-%d}  {d.status:<9} {d.kind:<20} {one_line(d.statement)}"
 
 
 def describe_metric(m) -> str:
@@ -19,8 +21,8 @@ def describe_metric(m) -> str:
     from harvester.wording.names import label_metric
     from harvester.wording.numbers import format_percent, plain_number
 
-    label = label_metric(m.name)
-    name = m.name if label == m.name else f"{m.name} ({label})"
+    label = one_line(label_metric(m.name))
+    name = one_line(m.name) if label == m.name else f"{one_line(m.name)} ({label})"
     unit = f" {m.unit}" if m.unit else ""
     if m.before is None:
         return f"{name}: {plain_number(m.after)}{unit}"
@@ -29,23 +31,23 @@ def describe_metric(m) -> str:
 
 
 def show_draft(d) -> None:
-    click.echo(f"Draft #{d.id} · {d.status}{' · edited' if d.edited else ''}")
-    click.echo(f"  {d.kind} on {d.subject} ({d.source}), {d.occurred_at:%Y-%m-%d %H:%M} UTC")
-    click.echo(f"\n  {d.statement}\n")
-    click.echo(f"  ? {d.impact_prompt}")
+    say(f"Draft #{d.id} · {d.status}{' · edited' if d.edited else ''}")
+    say(f"  {d.kind} on {one_line(d.subject)} ({d.source}), {d.occurred_at:%Y-%m-%d %H:%M} UTC")
+    say(f"\n  {one_line(d.statement)}\n")
+    say(f"  ? {one_line(d.impact_prompt)}")
     if d.metrics:
-        click.echo("  metrics (logged key: before -> after):")
+        say("  metrics (logged key: before -> after):")
         for m in d.metrics:
-            click.echo(f"    {describe_metric(m)}")
+            say(f"    {describe_metric(m)}")
     if d.evidence:
-        click.echo("  evidence:")
+        say("  evidence:")
         for e in d.evidence:
-            click.echo(f"    {e.label}: {e.url}")
-    click.echo(f"  tags: {', '.join(d.tags) or '-'}")
+            say(f"    {one_line(e.label)}: {one_line(e.url)}")
+    say(f"  tags: {one_line(', '.join(d.tags)) or '-'}")
     if d.reason:
-        click.echo(f"  rejected because: {d.reason}")
+        say(f"  rejected because: {one_line(d.reason)}")
     if d.status == "pending":
-        click.echo(f"\n  harvester drafts confirm {d.id}   |   drafts edit {d.id}   |   drafts reject {d.id}")
+        say(f"\n  harvester drafts confirm {d.id}   |   drafts edit {d.id}   |   drafts reject {d.id}")
 
 
 def register(cli: click.Group) -> None:
@@ -64,12 +66,12 @@ def register(cli: click.Group) -> None:
             echo_json([d.as_json() for d in items])
             return
         if not items:
-            click.echo(f"No {'' if status == 'all' else status + ' '}drafts. Run `harvester harvest` to look for new work.")
+            say(f"No {'' if status == 'all' else status + ' '}drafts. Run `harvester harvest` to look for new work.")
             return
         for d in items:
-            click.echo(format_draft_line(d))
+            say(format_draft_line(d))
         if status == "pending":
-            click.echo(f"\n{len(items)} pending. Confirm with `harvester drafts confirm ID`, "
+            say(f"\n{len(items)} pending. Confirm with `harvester drafts confirm ID`, "
                        "or `harvester drafts show ID` for evidence.")
 
     @drafts.command("show")
@@ -94,7 +96,7 @@ def register(cli: click.Group) -> None:
             raise click.UsageError("--text applies to one draft; confirm the others separately.")
         for draft_id in draft_ids:
             entry = app.store.confirm_draft(draft_id, text)
-            click.echo(f"Confirmed #{draft_id} as journal entry {entry.id}.")
+            say(f"Confirmed #{draft_id} as journal entry {entry.id}.")
 
     @drafts.command("edit")
     @click.argument("draft_id", type=int)
@@ -106,12 +108,12 @@ def register(cli: click.Group) -> None:
         if text is None:
             text = click.edit(draft.statement + "\n")
             if text is None:
-                click.echo("No change.")
+                say("No change.")
                 return
         if not text.strip():
             raise click.UsageError("The new wording is empty; nothing was changed.")
         app.store.edit_draft(draft_id, text)
-        click.echo(f"Draft #{draft_id} updated.")
+        say(f"Draft #{draft_id} updated.")
 
     @drafts.command("reject")
     @click.argument("draft_ids", type=int, nargs=-1, required=True)
@@ -121,4 +123,4 @@ def register(cli: click.Group) -> None:
         """Reject drafts. A rejected accomplishment is never drafted again."""
         for draft_id in draft_ids:
             app.store.reject_draft(draft_id, reason)
-            click.echo(f"Rejected #{draft_id}.")
+            say(f"Rejected #{draft_id}.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from harvester.cli.app import echo_json, interactive, json_option, pass_app
+from harvester.cli.output import say
+from harvester.wording.numbers import join_words, plural
 
 
 class ProgressLine:
@@ -24,9 +26,9 @@ class ProgressLine:
             click.echo("\r" + " " * 60 + "\r", nl=False, err=True)
 
 
-def print_summary(summary, review_hint: bool = True) -> None:
+def print_summary(summary, review_hint: bool = True, log_path=None) -> None:
     d = summary.drafts
-    click.echo(f"Harvested since {summary.since:%Y-%m-%d %H:%M} UTC")
+    say(f"Harvested since {summary.since:%Y-%m-%d %H:%M} UTC")
     rows = [("source", "type", "records", "requests", "seconds", "new", "updated", "status")]
     for s in summary.sources:
         rows.append((s.source, s.type, f"{s.records:,}", str(s.requests), f"{s.seconds:.1f}",
@@ -34,22 +36,26 @@ def print_summary(summary, review_hint: bool = True) -> None:
                      "ok" if s.ok else "FAILED"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  " + "  ".join(c.ljust(w) if i < 2 or i == 7 else c.rjust(w)
+        say("  " + "  ".join(c.ljust(w) if i < 2 or i == 7 else c.rjust(w)
                                     for i, (c, w) in enumerate(zip(row, widths))))
     for s in summary.sources:
         if s.error:
-            click.echo(f"  ! {s.error}", err=True)
+            say(f"  ! {s.error}", err=True)
+        if s.skipped:
+            # `what` is a plural noun ("runs", "pull requests"); one of them reads in the singular.
+            counts = join_words([plural(n, what.removesuffix("s"), what) for what, n in sorted(s.skipped.items())])
+            say(f"  ! {s.source}: {counts} skipped as malformed, see the log{f' ({log_path})' if log_path else ''}.", err=True)
     if d.held:
-        click.echo(f"Drafts from {', '.join(d.held)} wait until a harvest of it completes: what this one fetched "
+        say(f"Drafts from {', '.join(d.held)} wait until a harvest of it completes: what this one fetched "
                    "may be partial, so its drafts were neither added nor changed.")
     if d.skipped:
-        click.echo("Drafts: nothing new to draft (no record or rule setting changed since the last pass).")
+        say("Drafts: nothing new to draft (no record or rule setting changed since the last pass).")
         return
     set_aside = f", {d.superseded} set aside (now part of another draft)" if d.superseded else ""
-    click.echo(f"Drafts: {d.new} new, {d.updated} updated, {d.unchanged} unchanged, "
+    say(f"Drafts: {d.new} new, {d.updated} updated, {d.unchanged} unchanged, "
                f"{d.kept} already decided or edited{set_aside}.")
     if review_hint and (d.new or d.updated):
-        click.echo("Review them with: harvester drafts list")
+        say("Review them with: harvester drafts list")
 
 
 def register(cli: click.Group) -> None:
@@ -65,9 +71,12 @@ def register(cli: click.Group) -> None:
         from harvester.harvest import plan_harvest, run_harvest
         from harvester.lock import harvest_lock
 
+        from harvester.nightly import load_nightly_settings, setup_logging
+
         plan = plan_harvest(app.config, since, list(sources) or None)  # config errors surface before any write
+        log_path = setup_logging(load_nightly_settings(app.config))
         line = ProgressLine(interactive() if progress is None else progress)
-        with harvest_lock():
+        with harvest_lock(store=lambda: app.store):
             try:
                 summary = run_harvest(app.store, app.config, progress=line, plan=plan)
             finally:
@@ -75,7 +84,7 @@ def register(cli: click.Group) -> None:
         if as_json:
             echo_json(summary.as_json())
         else:
-            print_summary(summary)
+            print_summary(summary, log_path=log_path)
         if not summary.ok:
             raise SystemExit(1)
 
@@ -94,7 +103,7 @@ def register(cli: click.Group) -> None:
             echo_json({"findings": counts.findings, "new": counts.new, "updated": counts.updated,
                        "unchanged": counts.unchanged, "kept": counts.kept, "superseded": counts.superseded})
         else:
-            click.echo(f"{counts.findings} findings: {counts.new} new drafts, {counts.updated} updated, "
+            say(f"{counts.findings} findings: {counts.new} new drafts, {counts.updated} updated, "
                        f"{counts.unchanged} unchanged, {counts.kept} already decided or edited.")
 
     @cli.command()
@@ -113,13 +122,13 @@ def register(cli: click.Group) -> None:
             echo_json({"harvest": summary.as_json(), "drafts": [d.as_json() for d in drafts]})
             return
         print_summary(summary, review_hint=False)  # the sample has its own store: the drafts follow here
-        click.echo("")
+        say("")
         for d in drafts:
-            click.echo(f"#{d.id} [{d.kind}] {d.statement}")
-            click.echo(f"    ? {d.impact_prompt}")
-            click.echo(f"    tags: {', '.join(d.tags) or '-'}   evidence: {len(d.evidence)} link(s)")
+            say(f"#{d.id} [{d.kind}] {d.statement}")
+            say(f"    ? {d.impact_prompt}")
+            say(f"    tags: {', '.join(d.tags) or '-'}   evidence: {len(d.evidence)} link(s)")
         if directory:
-            click.echo(f"\nSample kept in {folder}. Try: harvester --config {folder}/harvester.toml drafts list")
+            say(f"\nSample kept in {folder}. Try: harvester --config {folder}/harvester.toml drafts list")
         else:
-            click.echo("\nThe sample lived in a temporary folder and is gone; keep it with `harvester demo --dir DIR`. "
+            say("\nThe sample lived in a temporary folder and is gone; keep it with `harvester demo --dir DIR`. "
                        "To harvest your own work: harvester init")

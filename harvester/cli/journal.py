@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from harvester.cli.app import echo_json, json_option, pass_app
+from harvester.cli.output import say
+from harvester.safe_text import one_line
 
 
 def register(cli: click.Group) -> None:
@@ -21,13 +23,13 @@ def register(cli: click.Group) -> None:
             echo_json([e.as_json() for e in entries])
             return
         if not entries:
-            click.echo("The journal is empty. Confirm drafts (`harvester drafts list`) or add a note with `harvester log`.")
+            say("The journal is empty. Confirm drafts (`harvester drafts list`) or add a note with `harvester log`.")
             return
         for e in entries:
-            tags = f"  [{', '.join(e.tags)}]" if e.tags else ""
-            click.echo(f"{e.occurred_at:%Y-%m-%d}  #{e.id:<4} {e.text}{tags}")
+            tags = f"  [{one_line(', '.join(e.tags))}]" if e.tags else ""
+            say(f"{e.occurred_at:%Y-%m-%d}  #{e.id:<4} {one_line(e.text)}{tags}")
             for ev in e.evidence:
-                click.echo(f"              {ev.url}")
+                say(f"              {one_line(ev.url)}")
 
     @cli.command("log")
     @click.argument("text")
@@ -55,4 +57,4 @@ def register(cli: click.Group) -> None:
         if as_json:
             echo_json(entry.as_json())
         else:
-            click.echo(f"Logged entry {entry.id} ({', '.join(entry.tags) or 'untagged'}).")
+            say(f"Logged entry {entry.id} ({', '.join(entry.tags) or 'untagged'}).")

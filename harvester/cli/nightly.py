@@ -7,17 +7,22 @@ import sys
 import click
 
 from harvester.cli.app import echo_json, interactive, json_option, pass_app
+from harvester.cli.output import say
+from harvester.safe_text import one_line
 
 
 def print_nightly(result) -> None:
     from harvester.cli.harvesting import print_summary
 
+    if result.full_reread and result.summary is not None:
+        say(f"Weekly full re-read: every source read again since {result.summary.since:%Y-%m-%d}, "
+                   "so records logged late are not missed.")
     if result.summary is not None and result.summary.sources:
         print_summary(result.summary)
     for name, error in sorted(result.failed_setup.items()):
-        click.echo(f"  ! {name} not harvested: {error}", err=True)
+        say(f"  ! {name} not harvested: {one_line(error)}", err=True)
     if result.digest is not None:
-        click.echo(f"Digest ({result.digest.week}): {result.digest.status.replace('_', ' ')}"
+        say(f"Digest ({result.digest.week}): {result.digest.status.replace('_', ' ')}"
                    f"{' - ' + result.digest.detail if result.digest.detail else ''}")
 
 
@@ -26,11 +31,11 @@ def print_failures(result) -> None:
     if result.summary is not None:
         for s in result.summary.sources:
             if s.error:
-                click.echo(f"harvester nightly: {s.source} failed: {s.error}", err=True)
+                say(f"harvester nightly: {s.source} failed: {one_line(s.error)}", err=True)
     for name, error in sorted(result.failed_setup.items()):
-        click.echo(f"harvester nightly: {name} not harvested: {error}", err=True)
+        say(f"harvester nightly: {name} not harvested: {one_line(error)}", err=True)
     if result.digest is not None and not result.digest.ok:
-        click.echo(f"harvester nightly: digest not sent: {result.digest.detail}", err=True)
+        say(f"harvester nightly: digest not sent: {result.digest.detail}", err=True)
 
 
 def format_time(value) -> str:
@@ -44,7 +49,7 @@ def collect_status(app) -> dict:
     from harvester.nightly import load_nightly_settings
 
     store, config = app.store, app.config
-    running = lock_is_held()
+    running = lock_is_held(store=store)
     runs = {r["source"]: r for r in store.last_harvest_runs()}
     sources = []
     for name in sorted(set(config.connectors) | set(runs)):
@@ -95,7 +100,7 @@ def register(cli: click.Group) -> None:
         try:
             day = today_for_schedule(today)
             plan = plan_nightly(app.config)  # config errors surface before the lock or any write
-            with harvest_lock():
+            with harvest_lock(store=lambda: app.store):
                 log.info("nightly started: config %s, day %s", app.config.label, day.isoformat())
                 line = ProgressLine(interactive() if progress is None else progress)
                 try:
@@ -138,26 +143,27 @@ def register(cli: click.Group) -> None:
                          s["status"] if s["configured"] else f"{s['status']} (not configured)",
                          f"{s['records']:,}", str(s["requests"])))
         if len(rows) == 1:
-            click.echo("No sources configured yet. Add a [connectors.<name>] table, then run `harvester harvest`.")
+            say("No sources configured yet. Add a [connectors.<name>] table, then run `harvester harvest`.")
         else:
             widths = [max(len(r[i]) for r in rows) for i in range(5)]
             for row in rows:
-                click.echo("  " + "  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                say("  " + "  ".join(c.ljust(w) if i < 3 else c.rjust(w)
                                             for i, (c, w) in enumerate(zip(row, widths))))
             for s in info["sources"]:
                 if s["error"]:
-                    named = s["error"].startswith(f"{s['source']}:")  # connector errors name their source
-                    click.echo(f"  ! {s['error']}" if named else f"  ! {s['source']}: {s['error']}")
-        click.echo(f"Pending drafts: {info['pending_drafts']}"
+                    error = one_line(s["error"])
+                    named = error.startswith(f"{s['source']}:")  # connector errors name their source
+                    say(f"  ! {error}" if named else f"  ! {s['source']}: {error}")
+        say(f"Pending drafts: {info['pending_drafts']}"
                    + ("  (review: harvester drafts list)" if info["pending_drafts"] else ""))
         last = info["last_digest"]
         if last:
             from harvester.digest_render import plural
 
-            click.echo(f"Last digest: week {last.get('week')}, sent {str(last.get('sent_at', ''))[:16].replace('T', ' ')}"
+            say(f"Last digest: week {last.get('week')}, sent {str(last.get('sent_at', ''))[:16].replace('T', ' ')}"
                        f" UTC to {', '.join(last.get('to') or [])} ({plural(last.get('drafts', 0), 'draft')}, "
                        f"{plural(last.get('checkins', 0), 'check-in')})")
         else:
-            click.echo("Last digest: never sent")
-        click.echo(f"Digest day: {info['digest_weekday']}.  Nightly running now: "
+            say("Last digest: never sent")
+        say(f"Digest day: {info['digest_weekday']}.  Nightly running now: "
                    f"{'yes' if info['nightly_running'] else 'no'}.  Log: {info['log_file']}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from harvester.cli.app import pass_app
+from harvester.cli.output import say
 
 FORMAT_SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
 
@@ -80,9 +81,9 @@ def register(cli: click.Group) -> None:
         if output:
             Path(output).expanduser().write_text(text, encoding="utf-8")
             gaps = len(built.empty_dimensions)
-            click.echo(f"Wrote {output}: {built.total} entries, {gaps} dimension(s) without evidence, "
+            say(f"Wrote {output}: {built.total} entries, {gaps} dimension(s) without evidence, "
                        f"{len(built.missing_outcomes)} entries missing their outcome.", err=True)
             if built.unmapped:
-                click.echo(built.unmapped_hint(), err=True)
+                say(built.unmapped_hint(), err=True)
         else:
-            click.echo(text, nl=False)
+            say(text, nl=False)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from harvester.cli.app import echo_json, json_option, pass_app
+from harvester.cli.output import say
+from harvester.safe_text import one_line
 from harvester.wording.numbers import plural
 
 
@@ -53,17 +55,17 @@ def register(cli: click.Group) -> None:
                        "unmapped": [r.entry.id for r in unmapped], "dropped": dropped})
             return
         for r in changed:
-            click.echo(f"Entry {r.entry.id}: {format_tags(r.entry.tags)} -> {format_tags(r.tags)}")
+            say(f"Entry {r.entry.id}: {format_tags(r.entry.tags)} -> {format_tags(r.tags)}")
         verb = "would be re-tagged" if dry_run else "re-tagged"
         summary = f"{plural(len(changed), 'entry', 'entries')} {verb}, {len(plan) - len(changed)} unchanged"
         if unmapped:
             summary += f", {len(unmapped)} could not be mapped: ids {', '.join(str(r.entry.id) for r in unmapped)}"
-        click.echo(summary + (" (dry run: nothing written)." if dry_run else "."))
+        say(summary + (" (dry run: nothing written)." if dry_run else "."))
         if dropped:
-            click.echo(f"Dropped tags that are not dimensions of {framework.name}: {', '.join(dropped)}")
+            say(f"Dropped tags that are not dimensions of {framework.name}: {', '.join(dropped)}")
         if unmapped:
             command = command_prefix(app.config)
-            click.echo(f"No dimension of {framework.name} fits these entries:")
+            say(f"No dimension of {framework.name} fits these entries:")
             for r in unmapped:
-                click.echo(f"  #{r.entry.id:<4} {r.entry.occurred_at:%Y-%m-%d}  {r.entry.text}")
-            click.echo(f"Tag them with `{command} tag ID +DIM` (`{command} rubric` lists the dimension ids).")
+                say(f"  #{r.entry.id:<4} {r.entry.occurred_at:%Y-%m-%d}  {one_line(r.entry.text)}")
+            say(f"Tag them with `{command} tag ID +DIM` (`{command} rubric` lists the dimension ids).")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from harvester.cli.app import echo_json, json_option, pass_app
+from harvester.cli.output import say
+from harvester.safe_text import one_line
 
 STATUS_HELP = ("confirmed (journal entries), pending or rejected (drafts), or all; repeatable. "
                "Default: confirmed and pending.")
@@ -49,9 +51,9 @@ def register(cli: click.Group) -> None:
             echo_json([h.as_json() for h in hits])
             return
         if not hits:
-            click.echo("No matches. Try fewer words, or widen --status/--since.")
+            say("No matches. Try fewer words, or widen --status/--since.")
             return
         for h in hits:
             where = f"entry {h.id}" if h.type == "entry" else f"draft {h.id} ({h.status})"
             tags_text = f"  [{', '.join(h.item.tags)}]" if h.item.tags else ""
-            click.echo(f"{h.occurred_at:%Y-%m-%d}  {where:<20} {h.text}{tags_text}")
+            say(f"{h.occurred_at:%Y-%m-%d}  {where:<20} {one_line(h.text)}{tags_text}")

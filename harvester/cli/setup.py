@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from harvester.cli.app import echo_json, json_option, pass_app
+from harvester.cli.output import say
+
+
+def write_whole_file(target: Path, text: str) -> None:
+    """Write beside the target, then rename over it: a full disk never leaves half a config."""
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def register(cli: click.Group) -> None:
@@ -17,15 +29,20 @@ def register(cli: click.Group) -> None:
         """Write a commented starter config to edit."""
         from importlib import resources
 
-        from harvester.config import HOME_CONFIG_FILENAME, app_dir
+        from harvester.config import HOME_CONFIG_FILENAME, AppDirError, app_dir, describe_unwritable
 
         target = Path(path) if path else app_dir() / HOME_CONFIG_FILENAME
         if target.exists() and not force:
             raise click.ClickException(f"{target} already exists; use --force to overwrite it.")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(resources.files("harvester").joinpath("data", "starter.toml").read_text(encoding="utf-8"),
-                          encoding="utf-8")
-        click.echo(f"Wrote {target}. Edit [identity] and a [connectors.*] table, then run `harvester harvest --since 90d`.")
+        starter = resources.files("harvester").joinpath("data", "starter.toml").read_text(encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_whole_file(target, starter)
+        except OSError as exc:
+            fix = ("Choose a writable place with --path." if path else
+                   "Make the app dir writable, set HARVESTER_HOME to a folder you can write to, or use --path.")
+            raise AppDirError(describe_unwritable(exc, "the config", target, fix)) from None
+        say(f"Wrote {target}. Edit [identity] and a [connectors.*] table, then run `harvester harvest --since 90d`.")
 
     @cli.group()
     def rules():
@@ -49,10 +66,10 @@ def register(cli: click.Group) -> None:
             echo_json(items)
             return
         for item in items:
-            click.echo(f"{item['name']}: {item['description']}")
+            say(f"{item['name']}: {item['description']}")
             for p in item["parameters"]:
                 mark = "" if p["value"] == p["default"] else f"  (config: {p['value']!r})"
-                click.echo(f"    {p['name']} = {p['default']!r}  [{p['type']}]{mark}")
+                say(f"    {p['name']} = {p['default']!r}  [{p['type']}]{mark}")
 
     @cli.group()
     def connectors():
@@ -79,6 +96,6 @@ def register(cli: click.Group) -> None:
             return
         for item in items:
             inst = ", ".join(item["instances"]) or "none configured"
-            click.echo(f"{item['type']}: {item['description']}  (instances: {inst})")
+            say(f"{item['type']}: {item['description']}  (instances: {inst})")
             for s in item["settings"]:
-                click.echo(f"    {s['name']} = {s['default']!r}  [{s['type']}]")
+                say(f"    {s['name']} = {s['default']!r}  [{s['type']}]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from harvester.cli.app import echo_json, json_option, pass_app
+from harvester.cli.output import say
 
 
 def parse_changes(changes: tuple[str, ...], current: tuple[str, ...], known: tuple[str, ...]):
@@ -75,10 +76,10 @@ def register(cli: click.Group) -> None:
                        "added": [t for t in added if t not in item.tags],
                        "removed": [t for t in removed if t in item.tags]})
             return
-        click.echo(f"{label} tags: {', '.join(tags) or '(none)'}")
+        say(f"{label} tags: {', '.join(tags) or '(none)'}")
         stale = [t for t in tags if t not in framework.ids]
         if stale:
-            click.echo(f"  not in the current framework: {', '.join(stale)}", err=True)
+            say(f"  not in the current framework: {', '.join(stale)}", err=True)
 
     @cli.command()
     @json_option
@@ -95,12 +96,12 @@ def register(cli: click.Group) -> None:
                                        "keywords": list(d.keywords),
                                        "expectations": dict(d.expectations)} for d in fw.dimensions]})
             return
-        click.echo(f"{fw.name}  ({app.config.rubric.framework or 'built-in'})")
+        say(f"{fw.name}  ({app.config.rubric.framework or 'built-in'})")
         for d in fw.dimensions:
-            click.echo(f"  {d.id:<24} {d.title}")
+            say(f"  {d.id:<24} {d.title}")
             if d.kinds:
-                click.echo(f"  {'':<24} kinds: {', '.join(d.kinds)}")
+                say(f"  {'':<24} kinds: {', '.join(d.kinds)}")
             if d.metric_families:
-                click.echo(f"  {'':<24} metric families: {', '.join(d.metric_families)}")
+                say(f"  {'':<24} metric families: {', '.join(d.metric_families)}")
         if fw.levels:
-            click.echo("Levels: " + ", ".join(f"{lv.id} ({lv.title})" for lv in fw.levels))
+            say("Levels: " + ", ".join(f"{lv.id} ({lv.title})" for lv in fw.levels))

@@ -6,7 +6,8 @@ brought forward step by step rather than recreated from the current schema.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -14,6 +15,8 @@ from sqlalchemy.dialects import postgresql
 from harvester.errors import StoreError
 from harvester.models import utcnow
 from harvester.store import schema
+from harvester.store.locks import advisory_key, hold_advisory_lock
+from harvester.store.sqlite import exclusive_transaction
 
 MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {}
 
@@ -37,20 +40,59 @@ def current_version(conn: sa.Connection) -> int:
     return int(value or 0)
 
 
-def migrate(engine: sa.Engine, target: int | None = None) -> int:
-    """Apply every pending migration up to `target`, each in its own transaction."""
+def migrate(engine: sa.Engine, target: int | None = None, read_only: bool = False) -> int:
+    """Apply every pending migration up to `target`, each in its own transaction.
+
+    Processes sharing one database take turns: on PostgreSQL under an advisory lock held for
+    the whole run, on SQLite in exclusive transactions. Each step re-reads the version once it
+    holds the lock, so a process that waited finds the work done and applies nothing."""
     target = latest_version() if target is None else target
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         found = current_version(conn)
+        conn.rollback()
+        check_known_version(found)
+        if found >= target:
+            return found
+        if read_only:
+            raise StoreError(f"The store is at schema version {found} and this harvester needs version {target}, "
+                             "but it is open read-only. Run any command once with write access to it to upgrade it.")
+        with migration_lock(conn):
+            for version in sorted(v for v in MIGRATIONS if found < v <= target):
+                with migration_transaction(conn):
+                    found = current_version(conn)
+                    check_known_version(found)
+                    if found >= version:
+                        continue
+                    MIGRATIONS[version](conn)
+                    conn.execute(schema.schema_info.insert().values(version=version, applied_at=utcnow()))
+                    found = version
+    return max(found, target)
+
+
+def check_known_version(found: int) -> None:
     if found > latest_version():
         raise StoreError(
             f"The store is at schema version {found}, newer than this harvester knows ({latest_version()}). Upgrade harvester."
         )
-    for version in sorted(v for v in MIGRATIONS if found < v <= target):
-        with engine.begin() as conn:
-            MIGRATIONS[version](conn)
-            conn.execute(schema.schema_info.insert().values(version=version, applied_at=utcnow()))
-    return max(found, target)
+
+
+@contextmanager
+def migration_lock(conn: sa.Connection) -> Iterator[None]:
+    if conn.dialect.name == "postgresql":
+        with hold_advisory_lock(conn, advisory_key(conn, "migrate")):
+            yield
+    else:
+        yield
+
+
+@contextmanager
+def migration_transaction(conn: sa.Connection) -> Iterator[None]:
+    if conn.dialect.name == "sqlite":
+        with exclusive_transaction(conn):
+            yield
+    else:
+        with conn.begin():
+            yield
 
 
 def create_tables(conn: sa.Connection, *tables: sa.Table) -> None:

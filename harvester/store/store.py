@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
 
 import sqlalchemy as sa
 
@@ -15,8 +15,12 @@ from harvester.errors import NotFoundError, StoreError
 from harvester.models import (DECIDED_STATUSES, Cursor, Draft, Entry, Evidence, Finding, Metric, Record, ensure_utc,
                               utcnow)
 from harvester.store import schema
+from harvester.store.faults import first_line, hide_password, listen_for_errors
 from harvester.store.migrations import migrate
+from harvester.store.sqlite import (listen_for_pragmas, refuse_foreign_database, resolve_sqlite_file,
+                                    use_write_ahead_log)
 from harvester.store.upsert import upsert_rows
+from harvester.store.values import as_stored, dump_json, dump_json_for_postgresql
 
 # app_state keys: a token that changes with every saved page that changes a record, and what
 # the last complete drafting pass was computed from (that token and the rules' signature).
@@ -29,40 +33,83 @@ NO_LONGER_FOUND = "no longer found by the rules (absorbed into a larger accompli
 REFRESHABLE = ("kind", "source", "subject", "occurred_at", "statement", "impact_prompt", "metrics", "evidence", "tags")
 
 
-def open_store(url: str, owner: str) -> "Store":
-    if url.startswith("sqlite:///"):
-        from pathlib import Path
+def open_store(url: str, owner: str, read_only: bool = False) -> "Store":
+    """Open the store at `url`, creating or migrating it when it can be written.
 
-        Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    A SQLite file that cannot be written (the file, or its folder), or a URL with mode=ro, is
+    opened read-only: read commands work and the first write fails with one line. Every
+    database error on the engine becomes a StoreError (see harvester.store.faults)."""
     try:
-        engine = sa.create_engine(url, future=True)
-        if engine.dialect.name == "sqlite":
-            sa.event.listen(engine, "connect", _sqlite_pragmas)
-        migrate(engine)
+        parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
         raise StoreError(f"[store] url {url!r} is not a database URL. Use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db.") from None
-    except sa.exc.OperationalError as exc:
-        raise StoreError(f"Cannot open the store at {_redact(url)}: {exc.orig}. Check [store] url.") from None
+    # SQLite URLs carry no password, and as written they are easier to recognise than re-rendered.
+    label = url if parsed.get_backend_name() == "sqlite" else hide_password(parsed)
+    sqlite_file = None
+    if parsed.get_backend_name() == "sqlite":
+        sqlite_file = resolve_sqlite_file(parsed, read_only)
+        parsed = sqlite_file.url
+        if sqlite_file.path is not None and not sqlite_file.read_only_reason:
+            create_store_folder(sqlite_file.path, label)
+    reason = sqlite_file.read_only_reason if sqlite_file else ("it was opened read-only" if read_only else "")
+    try:
+        engine = create_engine(parsed.render_as_string(hide_password=False))
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"[store] url {label!r} cannot be used: {first_line(exc)}. Use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db.") from None
     except ModuleNotFoundError as exc:
         raise StoreError(f"The store URL needs the {exc.name} driver: pip install 'harvester[postgres]'.") from None
-    return Store(engine, owner)
+    if sqlite_file is not None:
+        listen_for_pragmas(engine)
+    elif reason:
+        sa.event.listen(engine, "connect", _start_read_only_sessions)
+    listen_for_errors(engine, label, reason)
+    try:
+        if sqlite_file is not None and sqlite_file.path is not None:
+            with engine.connect() as conn:
+                refuse_foreign_database(conn, label, schema.schema_info.name)
+                if not reason:
+                    use_write_ahead_log(conn)
+        migrate(engine, read_only=bool(reason))
+    except BaseException:
+        engine.dispose()
+        raise
+    return Store(engine, owner, label=label, sqlite_path=sqlite_file.path if sqlite_file else None,
+                 read_only_reason=reason)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.close()
+def create_engine(url: str) -> sa.Engine:
+    if url.startswith("postgresql"):
+        return sa.create_engine(url, future=True, json_serializer=dump_json_for_postgresql)
+    return sa.create_engine(url, future=True, json_serializer=dump_json)
 
 
-def _redact(url: str) -> str:
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+def create_store_folder(path: Path, label: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"Cannot create the folder {path.parent} for the store {label} ({exc.strerror}). "
+                         "Point [store] url (or HARVESTER_HOME) at a folder you can write to.") from None
+
+
+def _start_read_only_sessions(dbapi_conn, _record) -> None:
+    """PostgreSQL opened read-only: every transaction of the session is READ ONLY."""
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True
+    try:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    finally:
+        dbapi_conn.autocommit = autocommit
 
 
 class Store:
-    def __init__(self, engine: sa.Engine, owner: str):
+    def __init__(self, engine: sa.Engine, owner: str, label: str = "", sqlite_path: Path | None = None,
+                 read_only_reason: str = ""):
         self.engine = engine
         self.owner = owner
+        self.label = label or hide_password(engine.url)  # the URL, password hidden
+        self.sqlite_path = sqlite_path  # the database file, for a SQLite store on disk
+        self.read_only_reason = read_only_reason  # why writes are refused; "" when writable
 
     def close(self) -> None:
         self.engine.dispose()
@@ -99,6 +146,7 @@ class Store:
         for r in records:
             by_kind.setdefault((r.source, r.kind), {})[r.external_id] = r
         changed = 0
+        dialect = conn.dialect.name
         for (source, kind), page in by_kind.items():
             stored = {}
             ids = list(page)
@@ -108,8 +156,8 @@ class Store:
                     t.c.external_id.in_(ids[i:i + 500]))
                 stored.update({row["external_id"]: row for row in conn.execute(q).mappings()})
             for external_id, r in page.items():
-                row = stored.get(external_id)
-                changed += row is None or any(_differs(row[c], _as_stored(getattr(r, c))) for c in RULE_FIELDS)
+                row = stored.get(as_stored(external_id, dialect))
+                changed += row is None or any(_differs(row[c], as_stored(getattr(r, c), dialect)) for c in RULE_FIELDS)
         return changed
 
     def upsert_records(self, conn: sa.Connection, records: Sequence[Record]) -> None:
@@ -450,13 +498,6 @@ class Store:
             upsert_rows(conn, schema.app_state,
                         [{"owner": self.owner, "key": key, "value": value, "updated_at": utcnow()}],
                         key=("owner", "key"))
-
-
-def _as_stored(value: Any) -> Any:
-    """A value as the JSON columns give it back (tuples become lists, and so on)."""
-    if isinstance(value, Mapping):
-        return json.loads(json.dumps(dict(value), default=str))
-    return value
 
 
 def _differs(old: Any, new: Any) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from harvester.kinds import kind_of
 from harvester.models import Finding, Metric
 from harvester.wording.names import MetricNames
 from harvester.wording.numbers import format_pair, format_percent, format_value, join_words, plural, quoted

@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 from harvester.kinds import kind_of
 from harvester.models import Finding
 from harvester.wording.names import MetricNames
-from harvester.wording.numbers import join_words, plural, quoted
+from harvester.wording.numbers import join_words, quoted
 
 
 @dataclass(frozen=True)
