@@ -18,17 +18,21 @@ from typing import Any, Callable, Iterator, Mapping
 
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, watermark_cursor
-from harvester.connectors.github_http import GithubHttp, next_link
-from harvester.connectors.github_parse import (dig, merge_pr_details, parse_deployment, parse_pull_request,
-                                               parse_release, parse_review_contribution, parse_reviewed_pull,
-                                               parse_time, pr_version, search_time, web_url)
-from harvester.errors import ConnectorError
+from harvester.connectors.github_http import GithubHttp, first_line, next_link
+from harvester.connectors.github_parse import (PULL_REQUESTS, REVIEWS, as_list, as_mapping, details_by_id, dig,
+                                               id_text, int_or_none, item_version, merge_pr_details,
+                                               parse_deployment, parse_pull_request, parse_release,
+                                               parse_review_contribution, parse_reviewed_pull, parse_time,
+                                               pr_version, search_time, web_url)
+from harvester.errors import ConnectorError, MalformedItemError
 from harvester.models import Cursor, Record, utcnow
 
 log = logging.getLogger("harvester")
 
 SEARCH_CAP = 1000  # results one search query can return
 CONTRIBUTIONS_SPAN = timedelta(days=365)  # contributionsCollection covers at most one year
+# How far before the watermark, by commit date, the releases list is read (see fetch_repo_events).
+RELEASE_LOOKBACK = timedelta(days=365)
 _REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 # Search results carry no sizes or reviewers: one query per search page adds them.
@@ -44,6 +48,8 @@ query($ids: [ID!]!) {
 """
 DETAILS_BATCH = 100
 
+# `databaseId` is deprecated for `fullDatabaseId` (a BigInt, sent as a string); Enterprise
+# servers older than that field get REVIEWS_QUERY_OLD_IDS.
 REVIEWS_QUERY = """
 query($from: DateTime!, $to: DateTime!, $after: String) {
   viewer {
@@ -52,7 +58,7 @@ query($from: DateTime!, $to: DateTime!, $after: String) {
         pageInfo { hasNextPage endCursor }
         nodes {
           occurredAt
-          pullRequestReview { id databaseId state submittedAt url }
+          pullRequestReview { id fullDatabaseId state submittedAt url }
           pullRequest {
             number title url
             author { __typename login ... on User { databaseId } ... on Bot { databaseId } }
@@ -64,6 +70,7 @@ query($from: DateTime!, $to: DateTime!, $after: String) {
   }
 }
 """
+REVIEWS_QUERY_OLD_IDS = REVIEWS_QUERY.replace("id fullDatabaseId state", "id databaseId state")
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ class GithubConnector(Connector):
         self._me: dict[str, Any] | None = None
         self._repo_state: dict[str, dict] = {}
         self._details_unavailable = False
+        self._reviews_query = REVIEWS_QUERY
 
     def check(self) -> None:
         read_secret(self.settings.token_env, f"[connectors.{self.instance}] token_env")
@@ -134,10 +142,11 @@ class GithubConnector(Connector):
             if self.settings.user_id:
                 self._me = {"id": self.settings.user_id, "login": None}
             else:
-                data = self.http.get("/user").data or {}
-                if not isinstance(data.get("id"), int):
+                data = as_mapping(self.http.get("/user").data)
+                if int_or_none(data.get("id")) is None:
                     raise ConnectorError(self.instance, "GitHub /user returned no numeric id; check base_url.")
-                self._me = {"id": data["id"], "login": data.get("login")}
+                login = data.get("login") if isinstance(data.get("login"), str) else None
+                self._me = {"id": data["id"], "login": login}
         return self._me
 
     def recall_me(self, cursor: Cursor | None, window: HarvestWindow) -> None:
@@ -145,7 +154,7 @@ class GithubConnector(Connector):
         which is how a changed token is picked up."""
         saved = cursor.state.get("me") if cursor and not window.forced else None
         if self._me is None and isinstance(saved, dict) and saved.get("base_url") == self.settings.base_url \
-                and isinstance(saved.get("id"), int):
+                and int_or_none(saved.get("id")) is not None:
             self._me = {"id": saved["id"], "login": saved.get("login")}
 
     def remember_recent(self, cursor: Cursor | None, page) -> Cursor | None:
@@ -203,24 +212,25 @@ class GithubConnector(Connector):
         if first:
             query += f" merged:>={search_time(window.since)}"
         seen: set[str] = set()
-        items = self.search_issues(query, window.start(cursor, self.overlap))
+        items = self.search_issues(query, window.start(cursor, self.overlap), PULL_REQUESTS)
         if not window.forced and cursor is not None:
             # The overlap re-reads PRs already stored; unchanged ones cost no details query.
             stored = set(cursor.state.get("recent", ()))
-            items = (i for i in items if pr_version(i.get("id"), parse_time(i.get("updated_at"))) not in stored)
+            items = (i for i in items if item_version(i) not in stored)
         if self.settings.pr_details:
             items = self.with_pr_details(items)
-        for item in items:
-            record = parse_pull_request(item, self.instance, me, self.settings.body_chars)
-            if record is None or record.external_id in seen:
+        for record in self.parse_each(items, lambda i: parse_pull_request(i, self.instance, me,
+                                                                          self.settings.body_chars)):
+            if record.external_id in seen:
                 continue
             seen.add(record.external_id)
             if self.settings.exclude_bots and record.attributes["is_bot"]:
                 continue
             yield record
 
-    def search_issues(self, query: str, since: datetime) -> Iterator[dict]:
-        """Every item of an issue search, oldest update first, in pages of 100.
+    def search_issues(self, query: str, since: datetime, what: str) -> Iterator[dict]:
+        """Every item of an issue search, oldest update first, in pages of 100. Items that are
+        not objects are counted as malformed `what`.
 
         A query stops at 1,000 results; when it has more, the rest is fetched as a new query
         starting at the last update seen (the date range is split where the first one ended).
@@ -233,13 +243,21 @@ class GithubConnector(Connector):
             fetched, total, last = 0, 0, None
             while url and fetched < SEARCH_CAP:
                 response = self.http.get(url, params)
-                data = response.data if isinstance(response.data, dict) else {}
+                data = response.data
+                if not isinstance(data, Mapping) or not isinstance(data.get("items") or [], list):
+                    shape = shape_of(data) if not isinstance(data, Mapping) else "items that are not a list"
+                    raise ConnectorError(self.instance, f"GitHub search answered with {shape} instead of a page "
+                                                        "of results; try again later.")
                 if data.get("incomplete_results"):
                     log.warning("%s: GitHub search timed out and returned partial results; the next harvest "
                                 "fetches the rest.", self.instance)
-                total = int(data.get("total_count") or 0)
-                items = [i for i in data.get("items") or () if isinstance(i, dict)]
+                total = int_or_none(data.get("total_count")) or 0
+                items = data.get("items") or []
                 for item in items:
+                    if not isinstance(item, dict):
+                        self.skip_malformed(MalformedItemError(what, "", f"expected an object, got "
+                                                                         f"{type(item).__name__}"))
+                        continue
                     yield item
                     last = parse_time(item.get("updated_at")) or last
                 fetched += len(items)
@@ -267,7 +285,8 @@ class GithubConnector(Connector):
             yield from self.add_pr_details(batch)
 
     def add_pr_details(self, items: list[dict]) -> list[dict]:
-        ids = [str(i["node_id"]) for i in items if i.get("node_id") and (i.get("pull_request") or {}).get("merged_at")]
+        ids = [i["node_id"] for i in items if isinstance(i.get("node_id"), str)
+               and id_text(i["node_id"]) == i["node_id"] and dig(i, "pull_request", "merged_at")]
         if not ids or self._details_unavailable:
             return items
         try:
@@ -276,14 +295,15 @@ class GithubConnector(Connector):
             if exc.status != 404:
                 raise
             response = None
-        data = response.data if response is not None and isinstance(response.data, dict) else {}
-        if response is None or (data.get("errors") and graphql_unsupported(data["errors"])):
+        data = as_mapping(response.data) if response is not None else {}
+        if response is None or graphql_unsupported(data.get("errors")):
             log.warning("%s: this GitHub server has no GraphQL API; PR sizes and reviewers are left out.",
                         self.instance)
             self._details_unavailable = True
             return items
-        details = {n["id"]: n for n in dig(data, "data", "nodes") or () if isinstance(n, dict) and n.get("id")}
-        return [merge_pr_details(item, details.get(str(item.get("node_id")))) for item in items]
+        details = details_by_id(dig(data, "data", "nodes"))
+        return [merge_pr_details(item, details.get(item.get("node_id")) if isinstance(item.get("node_id"), str)
+                                 else None) for item in items]
 
     # reviews ----------------------------------------------------------------------------------
 
@@ -296,45 +316,51 @@ class GithubConnector(Connector):
             if nodes is None:  # no contributionsCollection on this server: search instead
                 yield from self.fetch_reviewed_pulls(me, window.start(cursor, self.overlap))
                 return
-            for node in nodes:
-                record = parse_review_contribution(node, self.instance, me)
-                if record is not None:
-                    yield record
+            yield from self.parse_each(nodes, lambda n: parse_review_contribution(n, self.instance, me))
             start = stop
 
-    def review_contributions(self, start: datetime, stop: datetime) -> list[dict] | None:
-        found: list[dict] = []
+    def review_contributions(self, start: datetime, stop: datetime) -> list | None:
+        """The contribution nodes of one window (any item shape: the parser judges them)."""
+        found: list = []
         after = None
         while True:
             variables = {"from": start.isoformat(), "to": stop.isoformat(), "after": after}
             try:
-                response = self.http.graphql(REVIEWS_QUERY, variables)
+                response = self.http.graphql(self._reviews_query, variables)
             except ConnectorError as exc:
                 if exc.status != 404:
                     raise
                 log.warning("%s: this GitHub server has no GraphQL API; using search for reviews.", self.instance)
                 return None
-            data = response.data if isinstance(response.data, dict) else {}
-            if data.get("errors"):
-                if graphql_unsupported(data["errors"]):
+            data = response.data
+            if not isinstance(data, Mapping):
+                raise ConnectorError(self.instance, f"GitHub GraphQL answered with {shape_of(data)} instead of an "
+                                                    "object while reading reviews; try again later.")
+            errors = data.get("errors")
+            if errors:
+                if self._reviews_query is REVIEWS_QUERY and graphql_field_missing(errors, "fullDatabaseId"):
+                    self._reviews_query = REVIEWS_QUERY_OLD_IDS
+                    continue
+                if graphql_unsupported(errors):
                     log.warning("%s: this GitHub server has no contributionsCollection; using search for reviews.",
                                 self.instance)
                     return None
-                message = str(data["errors"][0].get("message", "unknown error"))[:200]
-                raise ConnectorError(self.instance, f"GitHub GraphQL error while reading reviews: {message}")
-            block = dig(data, "data", "viewer", "contributionsCollection", "pullRequestReviewContributions") or {}
-            found.extend(n for n in block.get("nodes") or () if isinstance(n, dict))
-            info = block.get("pageInfo") or {}
-            if not info.get("hasNextPage") or not info.get("endCursor"):
+                raise ConnectorError(self.instance, f"GitHub GraphQL error while reading reviews: "
+                                                    f"{graphql_message(errors)}")
+            block = dig(data, "data", "viewer", "contributionsCollection", "pullRequestReviewContributions")
+            if not isinstance(block, Mapping) or not isinstance(block.get("nodes", []), list):
+                raise ConnectorError(self.instance, "GitHub GraphQL answered without a list of review contributions; "
+                                                    "try again later.")
+            found.extend(block.get("nodes") or [])
+            info = as_mapping(block.get("pageInfo"))
+            if info.get("hasNextPage") is not True or not isinstance(info.get("endCursor"), str) \
+                    or not info["endCursor"]:
                 return found
             after = info["endCursor"]
 
     def fetch_reviewed_pulls(self, me: int, since: datetime) -> Iterator[Record]:
-        records = []
-        for item in self.search_issues("is:pr reviewed-by:@me -author:@me", since):
-            record = parse_reviewed_pull(item, self.instance, me)
-            if record is not None:
-                records.append(record)
+        items = self.search_issues("is:pr reviewed-by:@me -author:@me", since, REVIEWS)
+        records = list(self.parse_each(items, lambda i: parse_reviewed_pull(i, self.instance, me)))
         yield from sorted({r.external_id: r for r in records}.values(), key=lambda r: r.occurred_at)
 
     # releases and deployments ---------------------------------------------------------------------
@@ -348,43 +374,93 @@ class GithubConnector(Connector):
         state: dict[str, dict] = {}
         records: list[Record] = []
         for repo in self.settings.repos:
-            old = previous.get(repo, {})
-            since = parse_time(old.get("latest")) or window.since
+            old = as_mapping(previous.get(repo))
             new = dict(old)
-            url: str | None = f"/repos/{repo}/{stream}"
-            params: dict | None = {"per_page": 100}
-            etag, first_page = old.get("etag"), True
-            while url:
-                response = self.http.get(url, params, etag=etag if first_page else None)
-                if response.status == 304:
-                    break
-                if first_page:
-                    new["etag"] = response.headers.get("etag")
-                first_page = False
-                items = [i for i in response.data if isinstance(i, dict)] if isinstance(response.data, list) else []
-                older = False
-                for item in items:
-                    # CI usually creates releases and deployments: bot-made ones stay, marked is_bot and not mine.
-                    record = (parse_release(item, self.instance, repo, me) if stream == "releases"
-                              else parse_deployment(item, self.instance, repo, me, web))
-                    if record is None:
-                        continue
-                    created = datetime.fromisoformat(record.attributes["created_at"])
-                    if created < since:
-                        older = True
-                        break
-                    records.append(record)
-                    if not new.get("latest") or created > datetime.fromisoformat(new["latest"]):
-                        new["latest"] = created.isoformat()
-                url, params = (None, None) if older or not items else (next_link(response.headers), None)
+            records.extend(self.fetch_repo_stream(stream, repo, old, new, window, me, web))
             state[repo] = new
         self._repo_state[stream] = state
         records.sort(key=lambda r: r.occurred_at)
         yield from records
 
+    def fetch_repo_stream(self, stream: str, repo: str, old: Mapping[str, Any], new: dict, window: HarvestWindow,
+                          me: int, web: str) -> list[Record]:
+        """One repo's new releases or deployments; `new` receives the etag and watermark to keep.
 
-def graphql_unsupported(errors: list) -> bool:
-    text = " ".join(str(e.get("message", "")) for e in errors if isinstance(e, Mapping)).lower()
-    types = {str(e.get("extensions", {}).get("code", "")) for e in errors if isinstance(e, Mapping)}
+        Both lists come newest `created_at` first. A deployment happens when it is created, so
+        the first one older than the watermark ends the scan. A release happens when it is
+        published, at or after its `created_at` (the date of its commit), and a draft cut from
+        an old commit can be published long after: no release's time bounds those listed after
+        it. So releases are read on past the watermark for RELEASE_LOOKBACK of commit dates, and
+        kept when published after the watermark. Left out: a release published more than that
+        long after its commit, and one published on a later page while the first page is
+        unchanged (its 304 ends the scan)."""
+        watermark = parse_time(old.get("latest"))
+        since = watermark or window.since
+        stop_before = since - RELEASE_LOOKBACK if stream == "releases" else since
+        parse = (lambda i: parse_release(i, self.instance, repo, me)) if stream == "releases" \
+            else (lambda i: parse_deployment(i, self.instance, repo, me, web))
+        found: list[Record] = []
+        url: str | None = f"/repos/{repo}/{stream}"
+        params: dict | None = {"per_page": 100}
+        etag = old.get("etag") if isinstance(old.get("etag"), str) else None
+        first_page = True
+        while url:
+            response = self.http.get(url, params, etag=etag if first_page else None)
+            if response.status == 304:
+                break
+            if first_page:
+                new["etag"] = response.headers.get("etag")
+            first_page = False
+            if not isinstance(response.data, list):
+                raise ConnectorError(self.instance, f"GitHub answered /repos/{repo}/{stream} with "
+                                                    f"{shape_of(response.data)} instead of a list; try again later.")
+            older = False
+            for record in self.parse_each(response.data, parse):
+                created = datetime.fromisoformat(record.attributes["created_at"])
+                if created < stop_before:
+                    older = True
+                    break
+                # CI usually creates releases and deployments: bot-made ones stay, marked is_bot and not mine.
+                happened = record.occurred_at
+                if happened < since or (stream == "releases" and watermark is not None and happened <= watermark):
+                    continue
+                found.append(record)
+                if not new.get("latest") or happened > (parse_time(new["latest"]) or happened):
+                    new["latest"] = happened.isoformat()
+            url, params = (None, None) if older or not response.data else (next_link(response.headers), None)
+        return found
+
+
+def shape_of(data: Any) -> str:
+    """What a malformed answer was, for a one-line error."""
+    if data is None:
+        return "nothing"
+    return f"a JSON {type(data).__name__}" if not isinstance(data, (dict, list)) else \
+        ("an object" if isinstance(data, dict) else "a list")
+
+
+def graphql_message(errors: Any) -> str:
+    first = as_list(errors)[0] if as_list(errors) else errors
+    message = dig(first, "message") if isinstance(first, Mapping) else None
+    return first_line(message) or "unknown error"
+
+
+def graphql_field_missing(errors: Any, field: str) -> bool:
+    """Whether a GraphQL error says `field` is not in this server's schema."""
+    for error in as_list(errors):
+        if not isinstance(error, Mapping):
+            continue
+        if dig(error, "extensions", "fieldName") == field:
+            return True
+        message = error.get("message")
+        if isinstance(message, str) and f"'{field}' doesn't exist" in message:
+            return True
+    return False
+
+
+def graphql_unsupported(errors: Any) -> bool:
+    errors = [e for e in as_list(errors) if isinstance(e, Mapping)]
+    text = " ".join(str(e.get("message", "")) for e in errors).lower()
+    types = {str(dig(e, "extensions", "code") or "") for e in errors}
     return "undefinedfield" in {t.lower() for t in types} or (
         "doesn't exist" in text and ("contributionscollection" in text or "pullrequestreviewcontributions" in text))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
 from collections import deque
@@ -17,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from harvester.errors import AuthError, ConnectorError, TransientError
+from harvester.redact import redact
 
 log = logging.getLogger("harvester")
 
@@ -122,15 +124,18 @@ class GithubHttp:
         if text:
             try:
                 data = json.loads(text)
-            except ValueError:
-                data = {"message": text.strip()[:200]}
+            except (ValueError, RecursionError):
+                data = {"message": first_line(text)}
         return Response(status, resp_headers, data)
 
     # rate limits ----------------------------------------------------------------------
 
     def wait(self, seconds: float, why: str) -> None:
         cap = self.settings.max_rate_limit_wait
-        until = datetime.fromtimestamp(self.clock() + seconds, tz=timezone.utc)
+        try:
+            until = datetime.fromtimestamp(self.clock() + seconds, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):  # a reset time beyond what a clock can show
+            until = datetime.max.replace(tzinfo=timezone.utc)
         if seconds > cap:
             raise TransientError(
                 self.source, f"{why}: GitHub asks to wait {seconds:.0f} s (until {until:%H:%M} UTC), more than "
@@ -155,16 +160,15 @@ class GithubHttp:
 
     def note_quota(self, resource: str, headers: Mapping[str, str]) -> None:
         """Remember an exhausted quota so the next request waits instead of failing."""
-        if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset"):
+        reset = seconds_in(headers.get("x-ratelimit-reset"))
+        if headers.get("x-ratelimit-remaining") == "0" and reset is not None:
             name = headers.get("x-ratelimit-resource") or resource
-            self._blocked_until[name if name in ("search", "graphql") else "core"] = \
-                float(headers["x-ratelimit-reset"]) + 1
+            self._blocked_until[name if name in ("search", "graphql") else "core"] = reset + 1
 
     # errors ---------------------------------------------------------------------------
 
     def error_for(self, response: Response, url: str) -> ConnectorError:
-        data = response.data if isinstance(response.data, dict) else {}
-        message = str(data.get("message") or "").strip().splitlines()[0][:200] if data.get("message") else ""
+        message = first_line(response.data.get("message")) if isinstance(response.data, dict) else ""
         path = url.split("?", 1)[0]
         env = self.settings.token_env
         status = response.status
@@ -186,35 +190,64 @@ class GithubHttp:
                                            f"{': ' + message if message else ''}).", status)
 
 
+def first_line(text: Any, limit: int = 200) -> str:
+    """The first line of a server's message, for quoting in an error. Redacted before it is
+    cut, so that a secret the server echoed cannot survive as a cut-off prefix."""
+    if not isinstance(text, str):
+        return ""
+    lines = redact(text).strip().splitlines()
+    return lines[0][:limit] if lines else ""
+
+
+def seconds_in(value: Any) -> float | None:
+    """A header's number of seconds (Retry-After, X-RateLimit-Reset), or None when unusable."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return seconds if math.isfinite(seconds) else None
+
+
+def graphql_rate_limited(data: Any) -> bool:
+    """GraphQL reports a primary or secondary rate limit as HTTP 200 with an error entry:
+    type RATE_LIMITED, or only a message about a (secondary) rate limit."""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    for error in errors if isinstance(errors, list) else ():
+        if not isinstance(error, dict):
+            continue
+        message = error.get("message")
+        if error.get("type") == "RATE_LIMITED" or (isinstance(message, str) and "rate limit" in message.lower()):
+            return True
+    return False
+
+
 def rate_limit_wait(response: Response, now: float) -> tuple[str, float] | None:
     """('primary'|'secondary', seconds to wait) when a response is a rate limit, else None."""
     h = response.headers
     status = response.status
-    if status == 200 and isinstance(response.data, dict):
-        errors = response.data.get("errors") or []
-        if any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):
-            return "primary", reset_wait(h, now, SECONDARY_DEFAULT_WAIT)
+    if status == 200:
+        if not graphql_rate_limited(response.data):
+            return None
+    elif status not in (403, 429):
         return None
-    if status not in (403, 429):
-        return None
+    retry_after = seconds_in(h.get("retry-after"))
+    if retry_after is not None:
+        return "secondary", max(retry_after, 0.0)
     if h.get("retry-after"):
-        try:
-            return "secondary", max(float(h["retry-after"]), 0.0)
-        except ValueError:
-            return "secondary", SECONDARY_DEFAULT_WAIT
+        return "secondary", SECONDARY_DEFAULT_WAIT
     if h.get("x-ratelimit-remaining") == "0" and h.get("x-ratelimit-reset"):
         return "primary", reset_wait(h, now, SECONDARY_DEFAULT_WAIT)
-    message = str((response.data or {}).get("message", "")).lower() if isinstance(response.data, dict) else ""
-    if "rate limit" in message:
+    if status == 200:
+        return "secondary", SECONDARY_DEFAULT_WAIT
+    message = response.data.get("message") if isinstance(response.data, dict) else None
+    if isinstance(message, str) and "rate limit" in message.lower():
         return "secondary", SECONDARY_DEFAULT_WAIT
     return None
 
 
 def reset_wait(headers: Mapping[str, str], now: float, default: float) -> float:
-    try:
-        return max(float(headers["x-ratelimit-reset"]) - now, 0.0) + 1.0
-    except (KeyError, ValueError):
-        return default
+    reset = seconds_in(headers.get("x-ratelimit-reset"))
+    return default if reset is None else max(reset - now, 0.0) + 1.0
 
 
 def build_retry(max_retries: int):

@@ -26,6 +26,7 @@ from harvester.connectors.jira_parse import (BASE_FIELDS, MAX_UTC_OFFSET, build_
                                              parse_issue, parse_jira_time, user_ids)
 from harvester.errors import AuthError, ConfigError, ConnectorError, TransientError
 from harvester.models import Cursor, Record, utcnow
+from harvester.redact import redact, remember_basic_credential
 
 DEPLOYMENTS = ("auto", "cloud", "server")
 
@@ -115,6 +116,8 @@ class JiraConnector(Connector):
 
             s = self.settings
             token = read_secret(s.token_env, f"{self.where} token_env")
+            if s.email:
+                remember_basic_credential(s.email, token)  # a server echoing the header gives it away
             auth = {"basic_auth": (s.email, token)} if s.email else {"token_auth": token}
             deployment = self.deployment()
             client = JIRA(server=s.site, max_retries=s.max_retries, timeout=s.timeout,
@@ -142,7 +145,11 @@ class JiraConnector(Connector):
             return
         self._profile = {"url": self.settings.site}
         me = self.client().myself()
-        self._profile.update(me=sorted(user_ids(me)), time_zone=me.get("timeZone") or "")
+        if not isinstance(me, dict) or not user_ids(me):
+            raise ConnectorError(self.instance, f"Jira at {self.settings.site} answered /myself without an account "
+                                                "id; check url.")
+        zone = me.get("timeZone") if isinstance(me.get("timeZone"), str) else ""
+        self._profile.update(me=sorted(user_ids(me)), time_zone=zone)
 
     # fetch --------------------------------------------------------------------------------
 
@@ -157,9 +164,9 @@ class JiraConnector(Connector):
                             format_jql_time(window.start(cursor, overlap), zone))
             seen = set(cursor.seen_ids) if cursor else set()
             me = frozenset(self._profile.get("me") or ())
-            for issue in self.search(jql):
-                record = parse_issue(issue, self.instance, self.settings.site, me, self.settings)
-                if record is not None and dedupe_key(record) not in seen:
+            parse = lambda issue: parse_issue(issue, self.instance, self.settings.site, me, self.settings)  # noqa: E731
+            for record in self.parse_each(self.search(jql), parse):
+                if dedupe_key(record) not in seen:
                     yield record
 
     def search(self, jql: str) -> Iterator[dict]:
@@ -174,9 +181,9 @@ class JiraConnector(Connector):
         while True:
             page = self.client().enhanced_search_issues(jql, nextPageToken=token, maxResults=self.settings.page_size,
                                                         fields=self.settings.fields, json_result=True)
-            yield from page.get("issues") or []
+            yield from self.issues_of(page, "/search/jql")
             token = page.get("nextPageToken")
-            if page.get("isLast", not token) or not token:
+            if not isinstance(token, str) or page.get("isLast", False) is True:
                 return
 
     def search_server(self, jql: str) -> Iterator[dict]:
@@ -185,11 +192,24 @@ class JiraConnector(Connector):
         while True:
             page = self.client().search_issues(jql, startAt=start, maxResults=self.settings.page_size,
                                                fields=self.settings.fields, json_result=True)
-            issues = page.get("issues") or []
+            issues = self.issues_of(page, "/search")
             yield from issues
             start += len(issues)
-            if not issues or start >= int(page.get("total") or 0):
+            total = page.get("total")
+            if not issues or not isinstance(total, int) or start >= total:
                 return
+
+    def issues_of(self, page: Any, endpoint: str) -> list:
+        """A search page's issues; a page of another shape is the source's error, in one line."""
+        issues = page.get("issues") if isinstance(page, dict) else None
+        if isinstance(page, dict) and issues is None:
+            return []
+        if not isinstance(issues, list):
+            shape = type(issues if isinstance(page, dict) else page).__name__
+            raise ConnectorError(self.instance, f"Jira at {self.settings.site} answered {endpoint} with "
+                                                f"{'issues as a ' + shape if isinstance(page, dict) else 'a ' + shape} "
+                                                "instead of a page of issues; try again later.")
+        return issues
 
     def advance_cursor(self, stream: str, cursor: Cursor | None, page: Sequence[Record],
                        final: bool = False) -> Cursor | None:
@@ -234,7 +254,7 @@ def translate_error(instance: str, settings: JiraSettings, exc: Exception) -> Co
                                         "Check url and the network; the next harvest resumes from its cursor.")
     status = getattr(exc, "status_code", None)
     response = getattr(exc, "response", None)
-    text = str(getattr(exc, "text", "") or "").strip().splitlines()[0][:300] if getattr(exc, "text", "") else ""
+    text = first_line(getattr(exc, "text", ""))
     path = urlparse(str(getattr(exc, "url", "") or "")).path
     if status in (401, 403):
         who = f"the email {settings.email!r} with the API token in {settings.token_env}" if settings.email \
@@ -251,6 +271,9 @@ def translate_error(instance: str, settings: JiraSettings, exc: Exception) -> Co
         return TransientError(instance, f"Jira at {site} is busy or rate limiting (HTTP {status}{wait}) after "
                                         f"{settings.max_retries} retries. Raise max_retries or harvest later; "
                                         "the next harvest resumes from its cursor.", status)
+    if status == 400 and path and not path.endswith(("/search", "/search/jql")):
+        return ConnectorError(instance, f"Jira at {site} rejected {path} (HTTP 400): "
+                                        f"{text or 'bad request'}.", status)
     if status == 400:
         return ConnectorError(instance, f"Jira rejected the search (HTTP 400): {text or 'bad request'}. "
                                         "Check jql and projects in the connector table.", status)
@@ -261,5 +284,11 @@ def translate_error(instance: str, settings: JiraSettings, exc: Exception) -> Co
         return ConnectorError(instance, f"Jira error (HTTP {status}) at {site}: {text or 'no details'}.", status)
     if type(exc).__name__ == "JIRAError":
         return ConnectorError(instance, f"Jira error at {site}: {text or 'no details'}.")
-    first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-    return ConnectorError(instance, f"Jira error at {site}: {first}")
+    return ConnectorError(instance, f"Jira error at {site}: {first_line(str(exc)) or type(exc).__name__}")
+
+
+def first_line(text: object, limit: int = 300) -> str:
+    """The first line of a server's message, redacted before it is cut so that an echoed
+    secret cannot survive as a cut-off prefix."""
+    lines = redact(str(text or "")).strip().splitlines()
+    return lines[0][:limit] if lines else ""

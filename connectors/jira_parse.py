@@ -9,9 +9,11 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from harvester.errors import MalformedItemError
 from harvester.models import Record, ensure_utc
 
 # The fields a harvest asks for. A short list keeps pages small; Jira lowers maxResults
+from harvester.connectors.coerce import finite_number, id_text
 # for heavy fields such as description and comments.
 BASE_FIELDS = ("summary", "status", "resolution", "resolutiondate", "issuetype", "priority", "assignee",
                "reporter", "parent", "labels", "updated", "created", "project")
@@ -21,6 +23,7 @@ DEFAULT_SCOPE = "assignee = currentUser() OR resolution CHANGED BY currentUser()
 # JQL dates carry no offset: Jira reads them in the API user's profile time zone. When that
 # zone is unknown, widen the window by the largest UTC offset so nothing is missed.
 MAX_UTC_OFFSET = timedelta(hours=14)
+ISSUES = "issues"
 
 
 def parse_jira_time(value: Any) -> datetime | None:
@@ -29,16 +32,16 @@ def parse_jira_time(value: Any) -> datetime | None:
         return None
     try:
         return ensure_utc(datetime.fromisoformat(value.strip()))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
 def load_zone(name: Any) -> tzinfo | None:
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str) or not name or "\x00" in name:
         return None
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
 
 
@@ -73,23 +76,30 @@ def user_ids(user: Any) -> frozenset[str]:
     """Every stable id a user object carries: accountId on Cloud, key and name on Server/DC."""
     if not isinstance(user, Mapping):
         return frozenset()
-    return frozenset(str(user[k]) for k in ("accountId", "key", "name") if user.get(k))
+    return frozenset(filter(None, (id_text(user.get(k)) for k in ("accountId", "key", "name"))))
 
 
 def user_id(user: Any) -> str | None:
     if not isinstance(user, Mapping):
         return None
     for k in ("accountId", "key", "name"):
-        if user.get(k):
-            return str(user[k])
+        if id_text(user.get(k)):
+            return id_text(user.get(k))
     return None
+
+
+def text_of(value: Any) -> str:
+    """A string field; '' for anything else. NUL is kept: the store holds it as the database can."""
+    return value if isinstance(value, str) else ""
 
 
 def name_of(value: Any) -> str:
     """The `name` of a Jira object (status, priority, issuetype, resolution), or ''."""
-    if isinstance(value, Mapping):
-        return str(value.get("name") or "")
-    return ""
+    return text_of(value.get("name")) if isinstance(value, Mapping) else ""
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def lowered(names: Iterable[str]) -> frozenset[str]:
@@ -102,66 +112,71 @@ def is_epic_type(issuetype: Any, epic_types: frozenset[str]) -> bool:
     return name_of(issuetype).lower() in epic_types or issuetype.get("hierarchyLevel") == 1
 
 
-def number_or_none(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
 def browse_url(site: str, key: str) -> str:
     return f"{site.rstrip('/')}/browse/{key}"
 
 
-def parse_issue(issue: Mapping[str, Any], source: str, site: str, me: frozenset[str], settings: Any) -> Record | None:
-    """One issue from /search or /search/jql -> a Record of kind "issue"; None when it has no key.
+def parse_issue(issue: Any, source: str, site: str, me: frozenset[str], settings: Any) -> Record:
+    """One issue from /search or /search/jql -> a Record of kind "issue".
 
     `subject` groups an epic with its children: the epic's key for an epic and for an issue
     whose parent (or epic link) is an epic, else the project key. Rules read `attributes`.
     Every issue the search returns is mine (`mine=True`): the JQL scope selects my work, and
     `assignee_is_me` tells the issues assigned to me from those I only resolved.
+
+    An issue without a key, with an id that is not a string or number, or with no time at
+    all raises MalformedItemError.
     """
-    key = issue.get("key") if isinstance(issue, Mapping) else None
-    if not isinstance(key, str) or not key:
-        return None
-    fields = issue.get("fields") if isinstance(issue.get("fields"), Mapping) else {}
+    if not isinstance(issue, Mapping):
+        raise MalformedItemError(ISSUES, "", f"expected an object, got {type(issue).__name__}")
+    key = id_text(issue.get("key"))
+    raw_id = issue.get("id")
+    if key is None:
+        raise MalformedItemError(ISSUES, id_text(raw_id) or "", "no usable 'key'")
+    if raw_id is not None and id_text(raw_id) is None:
+        raise MalformedItemError(ISSUES, key, "an 'id' that is neither a string nor a number")
+    fields = as_mapping(issue.get("fields"))
     epic_types = lowered(settings.epic_types)
-    issuetype = fields.get("issuetype") if isinstance(fields.get("issuetype"), Mapping) else {}
+    issuetype = as_mapping(fields.get("issuetype"))
     type_name = name_of(issuetype)
     priority = name_of(fields.get("priority"))
-    project = fields.get("project") if isinstance(fields.get("project"), Mapping) else {}
-    project_key = str(project.get("key") or key.rsplit("-", 1)[0])
-    status = fields.get("status") if isinstance(fields.get("status"), Mapping) else {}
-    category = status.get("statusCategory") if isinstance(status.get("statusCategory"), Mapping) else {}
+    project = as_mapping(fields.get("project"))
+    project_key = text_of(project.get("key")) or key.rsplit("-", 1)[0]
+    status = as_mapping(fields.get("status"))
+    category = as_mapping(status.get("statusCategory"))
 
-    parent = fields.get("parent") if isinstance(fields.get("parent"), Mapping) else {}
-    parent_key = parent.get("key") if isinstance(parent.get("key"), str) else None
-    parent_fields = parent.get("fields") if isinstance(parent.get("fields"), Mapping) else {}
+    parent = as_mapping(fields.get("parent"))
+    parent_key = id_text(parent.get("key"))
+    parent_fields = as_mapping(parent.get("fields"))
     is_epic = is_epic_type(issuetype, epic_types)
     epic_key, epic_summary = None, None
     if is_epic:
         epic_key = key
     elif parent_key and is_epic_type(parent_fields.get("issuetype"), epic_types):
-        epic_key, epic_summary = parent_key, parent_fields.get("summary")
-    elif settings.epic_link_field and isinstance(fields.get(settings.epic_link_field), str):
-        epic_key = fields[settings.epic_link_field] or None
+        epic_key, epic_summary = parent_key, text_of(parent_fields.get("summary")) or None
+    elif settings.epic_link_field:
+        epic_key = id_text(fields.get(settings.epic_link_field))
 
     assignee = fields.get("assignee")
     updated = parse_jira_time(fields.get("updated"))
     created = parse_jira_time(fields.get("created"))
     resolved = parse_jira_time(fields.get("resolutiondate"))
     done_at = resolved or updated or created
-    summary = str(fields.get("summary") or "").strip()
+    if done_at is None:
+        raise MalformedItemError(ISSUES, key, "no usable 'resolutiondate', 'updated' or 'created'")
+    summary = text_of(fields.get("summary")).strip()
     bug_types, incident_types = lowered(settings.bug_types), lowered(settings.incident_types)
     high = lowered(settings.incident_priorities)
     is_incident = type_name.lower() in incident_types or (type_name.lower() in bug_types and priority.lower() in high)
-    labels = fields.get("labels") if isinstance(fields.get("labels"), list) else []
-    points = number_or_none(fields.get(settings.story_points_field)) if settings.story_points_field else None
+    labels = [text_of(x) for x in fields.get("labels") or () if isinstance(x, str)] \
+        if isinstance(fields.get("labels"), list) else []
+    points = finite_number(fields.get(settings.story_points_field)) if settings.story_points_field else None
     url = browse_url(site, key)
     attributes = {
-        "key": key, "summary": summary, "type": type_name, "is_subtask": bool(issuetype.get("subtask")),
-        "status": name_of(status), "status_category": str(category.get("key") or ""),
+        "key": key, "summary": summary, "type": type_name, "is_subtask": issuetype.get("subtask") is True,
+        "status": name_of(status), "status_category": text_of(category.get("key")),
         "resolution": name_of(fields.get("resolution")) or None,
-        "resolved_at": done_at.isoformat() if done_at else None,
+        "resolved_at": done_at.isoformat(),
         "created_at": created.isoformat() if created else None,
         "updated_at": updated.isoformat() if updated else None,
         "priority": priority or None, "assignee_id": user_id(assignee),
@@ -169,12 +184,12 @@ def parse_issue(issue: Mapping[str, Any], source: str, site: str, me: frozenset[
         "reporter_id": user_id(fields.get("reporter")), "parent_key": parent_key,
         "epic": epic_key, "epic_summary": epic_summary,
         "epic_url": browse_url(site, epic_key) if epic_key else None,
-        "labels": [str(x) for x in labels], "project": project_key, "story_points": points,
+        "labels": labels, "project": project_key, "story_points": points,
         "is_epic": is_epic, "is_incident": is_incident,
     }
     return Record(
-        source=source, kind="issue", external_id=str(issue.get("id") or key),
-        occurred_at=done_at or datetime.now(timezone.utc), subject=epic_key or project_key,
+        source=source, kind="issue", external_id=id_text(raw_id) or key,
+        occurred_at=done_at, subject=epic_key or project_key,
         actor=user_id(assignee), mine=True, title=f"{key} {summary}".strip(), url=url,
         attributes=attributes, payload=dict(issue),
     )

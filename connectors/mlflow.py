@@ -8,26 +8,32 @@ with REST-shaped JSON, so tests can use recorded payloads.
 from __future__ import annotations
 
 import fnmatch
+import math
 import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow
-from harvester.connectors.mlflow_rest import PageToken, rest_host_creds, run_to_json, stream_runs_page
-from harvester.errors import AuthError, ConnectorError, TransientError
+from harvester.connectors.mlflow_rest import PageToken, is_digits, rest_host_creds, run_to_json, stream_runs_page
+from harvester.errors import AuthError, ConnectorError, MalformedItemError, TransientError
 from harvester.models import Cursor, Record, utcnow
-from harvester.timeutil import from_ms, to_ms
+from harvester.redact import redact, remember_basic_credential
+from harvester.timeutil import to_ms
 
 RUN_OVERLAP = timedelta(minutes=10)
+from harvester.connectors.coerce import finite_number
 ID_CHUNK = 100
 RUN_ORDER = ("attributes.start_time ASC", "attributes.run_id ASC")
 NOTE_TAG = "mlflow.note.content"  # the run's description, as the MLflow UI edits it
 RUN_TYPE_TAG = "mlflow.runType"  # e.g. "genai_evaluate", set by mlflow.genai.evaluate
+# The plural nouns the harvest summary prints for skipped items.
+RUNS, MODELS, VERSIONS = "runs", "registered models", "model versions"
+MAX_MS = 253402300799999  # 9999-12-31T23:59:59.999Z, the last instant a datetime holds
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,9 @@ class MlflowConnector(Connector):
             env["MLFLOW_TRACKING_USERNAME"] = read_secret(self.settings.username_env, f"{where} username_env")
         if self.settings.password_env:
             env["MLFLOW_TRACKING_PASSWORD"] = read_secret(self.settings.password_env, f"{where} password_env")
+        if "MLFLOW_TRACKING_PASSWORD" in env:
+            # mlflow sends Basic base64(user:password); a server echoing that header gives the password away.
+            remember_basic_credential(env.get("MLFLOW_TRACKING_USERNAME", ""), env["MLFLOW_TRACKING_PASSWORD"])
         return env
 
     @contextmanager
@@ -172,7 +181,7 @@ class MlflowConnector(Connector):
             token = PageToken()
             if creds is not None:
                 yield from stream_runs_page(creds, ids, filter_string, self.settings.max_results, RUN_ORDER,
-                                            page_token, token)
+                                            page_token, token, self.instance)
             else:  # a file or database store: no HTTP, nothing to stream
                 page = self.client.search_runs(ids, filter_string=filter_string, max_results=self.settings.max_results,
                                                order_by=list(RUN_ORDER), page_token=page_token)
@@ -184,20 +193,22 @@ class MlflowConnector(Connector):
 
     def fetch_runs(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
         experiments = self.experiments()
+
+        def parse(run):
+            return parse_run(run, self.instance, experiments, self.ui_url, self.handles)
+
         running = list(cursor.state.get("running", [])) if cursor else []
         for chunk in chunks(running, ID_CHUNK):
             ids = ", ".join(quote_value(i) for i in chunk)
-            for run in self.search_runs(f"attributes.run_id IN ({ids})"):
-                yield parse_run(run, self.instance, experiments, self.ui_url, self.handles)
+            yield from self.parse_each(self.search_runs(f"attributes.run_id IN ({ids})"), parse)
         # OR is not allowed in MLflow filters: one query per handle, one after the other (a
         # stream open per handle could stall a server with few workers). Each handle keeps its
         # own mark in the cursor until the stream is done, so a crash resumes every handle from
         # where it got to.
         for handle in sorted(self.handles):
             start_ms = to_ms(handle_start(handle, cursor, window))
-            for run in self.search_runs(f"attributes.start_time >= {start_ms} "
-                                        f"and tags.`mlflow.user` = {quote_value(handle)}"):
-                yield parse_run(run, self.instance, experiments, self.ui_url, self.handles)
+            yield from self.parse_each(self.search_runs(f"attributes.start_time >= {start_ms} "
+                                                        f"and tags.`mlflow.user` = {quote_value(handle)}"), parse)
 
     def advance_cursor(self, stream, cursor, page, final=False):
         if stream == "registry":
@@ -231,14 +242,14 @@ class MlflowConnector(Connector):
     def fetch_registry(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
         previous = dict(cursor.state.get("models", {})) if cursor else {}
         first = cursor is None
-        models = list(self.registered_models())
+        models = list(self.parse_each(self.registered_models(), read_registered_model))
         changed = [m for m in models
                    if first or m["name"] not in previous
                    or m["last_updated_timestamp"] != previous[m["name"]].get("updated")
                    or m["aliases"] != previous[m["name"]].get("aliases")]
         versions_by_model: dict[str, list[dict]] = {}
         for chunk in chunks([m["name"] for m in changed], ID_CHUNK):
-            for v in self.model_versions(chunk):
+            for v in self.parse_each(self.model_versions(chunk), read_model_version):
                 versions_by_model.setdefault(v["name"], []).append(v)
         events = registry_events(changed, versions_by_model, previous, first, window, self.settings)
         runs = self.runs_by_id({e["run_id"] for e in events if e.get("run_id")})
@@ -260,8 +271,7 @@ class MlflowConnector(Connector):
         while True:
             page = self.client.search_registered_models(max_results=1000, page_token=token)
             for m in page:
-                yield {"name": m.name, "last_updated_timestamp": m.last_updated_timestamp,
-                       "aliases": {str(k): str(v) for k, v in (m.aliases or {}).items()}}
+                yield {"name": m.name, "last_updated_timestamp": m.last_updated_timestamp, "aliases": m.aliases}
             token = page.token
             if not token:
                 break
@@ -272,7 +282,7 @@ class MlflowConnector(Connector):
         while True:
             page = self.client.search_model_versions(f"name IN ({names_sql})", max_results=200000, page_token=token)
             for v in page:
-                yield {"name": v.name, "version": str(v.version), "creation_timestamp": v.creation_timestamp,
+                yield {"name": v.name, "version": v.version, "creation_timestamp": v.creation_timestamp,
                        "last_updated_timestamp": v.last_updated_timestamp, "current_stage": v.current_stage,
                        "run_id": v.run_id, "source": v.source, "status": v.status, "user_id": v.user_id}
             token = page.token
@@ -280,11 +290,14 @@ class MlflowConnector(Connector):
                 break
 
     def runs_by_id(self, run_ids: Iterable[str]) -> dict[str, dict]:
+        """The runs behind registry versions; one that cannot be read leaves its version without run details."""
         found = {}
         for chunk in chunks(sorted(run_ids), ID_CHUNK):
             ids = ", ".join(quote_value(i) for i in chunk)
             for run in self.search_runs(f"attributes.run_id IN ({ids})"):
-                found[run["info"]["run_id"]] = run
+                run_id = run_id_of(run)
+                if run_id:
+                    found[run_id] = run
         return found
 
 
@@ -322,44 +335,122 @@ def select_experiment(name: str, include: Sequence[str], exclude: Sequence[str])
     return not any(fnmatch.fnmatchcase(name, p) for p in exclude)
 
 
-def kv(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:
-    return {i["key"]: i.get("value") for i in items or ()}
+def text(value: Any) -> str:
+    """A string field as text: scalars written out, anything else (null, lists, objects) empty."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, int, float)) and not (isinstance(value, float) and not math.isfinite(value)):
+        return str(value)
+    return ""
+
+
+def kv(items: Any) -> dict[str, Any]:
+    """MLflow's [{"key", "value"}] lists as a dict; entries without a string key are dropped."""
+    if not isinstance(items, (list, tuple)):
+        return {}
+    return {i["key"]: i.get("value") for i in items if isinstance(i, Mapping) and isinstance(i.get("key"), str)}
+
+
+def read_ms(value: Any) -> datetime | None:
+    """Epoch milliseconds (a number, or digits as proto3 JSON writes int64) as a time; None when
+    absent, zero, or not a time at all."""
+    if is_digits(value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not (isinstance(value, int) or math.isfinite(value)) or not 0 < value <= MAX_MS:
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
 
 
 def run_url(ui: str, experiment_id: str, run_id: str) -> str | None:
     return f"{ui}/#/experiments/{experiment_id}/runs/{run_id}" if ui else None
 
 
-def parse_run(run: Mapping[str, Any], source: str, experiments: Mapping[str, str], ui: str,
+def run_id_of(run: Any) -> str:
+    info = run.get("info") if isinstance(run, Mapping) else None
+    run_id = info.get("run_id") if isinstance(info, Mapping) else None
+    return run_id if isinstance(run_id, str) and run_id.strip() else ""
+
+
+def parse_run(run: Any, source: str, experiments: Mapping[str, str], ui: str,
               handles: frozenset[str]) -> Record:
-    info, data = run["info"], run.get("data") or {}
-    tags = kv(data.get("tags"))
-    actor = tags.get("mlflow.user") or info.get("user_id") or None
-    started = from_ms(info.get("start_time")) or utcnow()
-    ended = from_ms(info.get("end_time"))
-    exp_id = str(info.get("experiment_id", ""))
-    metrics = {k: float(v) for k, v in kv(data.get("metrics")).items() if isinstance(v, (int, float))}
+    """A runs/search element as a record. Without a run id or a start time it is malformed;
+    every other field falls back to empty."""
+    run_id = run_id_of(run)
+    if not run_id:
+        raise MalformedItemError(RUNS, "", "no run_id in its info")
+    info = run["info"]
+    started = read_ms(info.get("start_time"))
+    if started is None:
+        raise MalformedItemError(RUNS, run_id, f"start_time {info.get('start_time')!r:.40} is not a time")
+    ended = read_ms(info.get("end_time"))
+    data = run.get("data") if isinstance(run.get("data"), Mapping) else {}
+    tags = {k: text(v) for k, v in kv(data.get("tags")).items()}
+    actor = (tags.get("mlflow.user") or text(info.get("user_id"))).strip() or None
+    exp_id = text(info.get("experiment_id"))
+    metrics = {k: m for k, v in kv(data.get("metrics")).items() if (m := finite_number(v)) is not None}
     user_tags = {k: v for k, v in tags.items() if not k.startswith("mlflow.")}
-    description = str(tags.get(NOTE_TAG) or "").strip()
-    run_type = str(tags.get(RUN_TYPE_TAG) or "").strip()
+    name = text(info.get("run_name"))
     return Record(
-        source=source, kind="run", external_id=info["run_id"], occurred_at=ended or started,
+        source=source, kind="run", external_id=run_id, occurred_at=ended or started,
         subject=experiments.get(exp_id, f"experiment {exp_id}"), actor=actor,
-        mine=bool(actor) and actor.strip().lower() in handles, title=info.get("run_name") or info["run_id"],
-        url=run_url(ui, exp_id, info["run_id"]),
-        attributes={"status": str(info.get("status", "")).lower(), "metrics": metrics,
-                    "params": kv(data.get("params")), "tags": user_tags, "name": info.get("run_name") or "",
-                    "experiment_id": exp_id, "experiment_url": f"{ui}/#/experiments/{exp_id}" if ui else None,
+        mine=bool(actor) and actor.lower() in handles, title=name or run_id,
+        url=run_url(ui, exp_id, run_id),
+        attributes={"status": text(info.get("status")).lower(), "metrics": metrics,
+                    "params": {k: text(v) for k, v in kv(data.get("params")).items()}, "tags": user_tags,
+                    "name": name, "experiment_id": exp_id,
+                    "experiment_url": f"{ui}/#/experiments/{exp_id}" if ui else None,
                     "started_at": started.isoformat(), "ended_at": ended.isoformat() if ended else None,
-                    "description": description, "run_type": run_type},
+                    "description": tags.get(NOTE_TAG, "").strip(), "run_type": tags.get(RUN_TYPE_TAG, "").strip()},
         payload=dict(run),
     )
+
+
+def read_timestamp(value: Any) -> int | None:
+    """An optional epoch-ms registry timestamp, as the int the cursor snapshot compares."""
+    moment = read_ms(value)
+    return int(value) if moment is not None else None
+
+
+def read_registered_model(model: Any) -> dict:
+    """A registered model as registry_events reads it: a name, an update time, alias -> version."""
+    name = model.get("name") if isinstance(model, Mapping) else None
+    if not isinstance(name, str) or not name:
+        raise MalformedItemError(MODELS, "", "no name")
+    aliases = model.get("aliases") or {}
+    if isinstance(aliases, (list, tuple)):  # the REST shape: [{"alias", "version"}]
+        aliases = {a.get("alias"): a.get("version") for a in aliases if isinstance(a, Mapping)}
+    if not isinstance(aliases, Mapping):
+        raise MalformedItemError(MODELS, name, "aliases is not a mapping")
+    return {"name": name, "last_updated_timestamp": read_timestamp(model.get("last_updated_timestamp")),
+            "aliases": {text(k): text(v) for k, v in aliases.items() if text(k) and text(v)}}
+
+
+def read_model_version(version: Any) -> dict:
+    """A model version with its name and number checked and its optional fields as text or None."""
+    name = version.get("name") if isinstance(version, Mapping) else None
+    if not isinstance(name, str) or not name:
+        raise MalformedItemError(VERSIONS, "", "no model name")
+    number = text(version.get("version")).strip()
+    if not number:
+        raise MalformedItemError(VERSIONS, name, "no version number")
+
+    def optional(key: str) -> str | None:
+        return text(version.get(key)) or None
+
+    return {"name": name, "version": number,
+            "creation_timestamp": read_timestamp(version.get("creation_timestamp")),
+            "last_updated_timestamp": read_timestamp(version.get("last_updated_timestamp")),
+            "current_stage": optional("current_stage"), "run_id": optional("run_id"), "source": optional("source"),
+            "status": optional("status"), "user_id": optional("user_id")}
 
 
 def registry_events(models: Sequence[dict], versions_by_model: Mapping[str, list[dict]],
                     previous: Mapping[str, dict], first: bool, window: HarvestWindow,
                     settings: MlflowSettings) -> list[dict]:
-    """Model versions worth keeping and promotions, from registry snapshots.
+    """Model versions worth keeping and promotions, from registry snapshots (models and
+    versions as read_registered_model and read_model_version give them).
 
     MLflow keeps no alias history and setting an alias touches no timestamp, so an alias
     move is found by diffing this snapshot against the one saved in the cursor.
@@ -406,11 +497,15 @@ def parse_registry_event(event: Mapping[str, Any], run: Mapping[str, Any] | None
     name, version = event["name"], str(event["version"])
     actor, run_metrics, run_link = event.get("user_id") or None, {}, None
     if run is not None:
-        parsed = parse_run(run, source, experiments, ui, handles)
-        actor, run_metrics, run_link = parsed.actor, dict(parsed.attributes["metrics"]), parsed.url
+        try:
+            parsed = parse_run(run, source, experiments, ui, handles)
+        except MalformedItemError:
+            parsed = None  # the version stands without its run's details
+        if parsed is not None:
+            actor, run_metrics, run_link = parsed.actor, dict(parsed.attributes["metrics"]), parsed.url
     mine = bool(actor) and actor.strip().lower() in handles
-    url = f"{ui}/#/models/{quote(name, safe='')}/versions/{version}" if ui else None
-    occurred = from_ms(event["occurred_ms"]) or utcnow()
+    url = f"{ui}/#/models/{quote(name, safe='')}/versions/{quote(version, safe='')}" if ui else None
+    occurred = read_ms(event["occurred_ms"]) or utcnow()
     common = {"model": name, "version": version, "run_id": event.get("run_id"), "run_url": run_link,
               "run_metrics": run_metrics, "stage": event.get("current_stage")}
     if event["type"] == "version":
@@ -430,7 +525,8 @@ def parse_registry_event(event: Mapping[str, Any], run: Mapping[str, Any] | None
 
 def translate_error(instance: str, settings: MlflowSettings, exc: Exception) -> ConnectorError:
     """One clear line for the errors a user can cause or fix."""
-    text = str(exc)
+    # Redacted before it is cut, so a cut never leaves part of an echoed secret behind.
+    message = redact(str(exc))
     status = None
     getter = getattr(exc, "get_http_status_code", None)
     if callable(getter):
@@ -438,7 +534,7 @@ def translate_error(instance: str, settings: MlflowSettings, exc: Exception) -> 
             status = int(getter())
         except (TypeError, ValueError):
             status = None
-    lowered = text.lower()
+    lowered = message.lower()
     retried = re.search(r"too many (\d{3}) error responses", lowered)  # urllib3 gave up retrying a status
     if retried:
         status = int(retried.group(1))
@@ -454,5 +550,5 @@ def translate_error(instance: str, settings: MlflowSettings, exc: Exception) -> 
             or "name or service not known" in lowered or "timed out" in lowered:
         return TransientError(instance, f"cannot reach MLflow at {settings.tracking_uri}. Check tracking_uri "
                                         "and that the server is running.")
-    first_line = text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
+    first_line = message.strip().splitlines()[0][:300] if message.strip() else type(exc).__name__
     return ConnectorError(instance, f"MLflow error{f' (HTTP {status})' if status else ''}: {first_line}", status)

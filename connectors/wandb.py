@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterator, Sequence
 
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow
-from harvester.connectors.wandb_client import MEMBERSHIPS, ORGANIZATION_QUERY, PROJECTS, RUNS, VIEWER_QUERY, WandbGraphql
-from harvester.connectors.wandb_parse import (format_time, parse_registry_event, parse_run, registry_events,
-                                              registry_filter, run_filters, ui_base)
+from harvester.connectors.wandb_client import (MEMBERSHIPS, ORGANIZATION_QUERY, PROJECTS, RUNS, VIEWER_QUERY,
+                                               QueryRejected, WandbGraphql)
+from harvester.connectors.wandb_parse import (changed_at, dig, format_time, parse_registry_event, parse_run,
+                                              read_membership, read_project, registry_events, registry_filter,
+                                              run_filters, text, ui_base)
 from harvester.errors import ConfigError, ConnectorError
 from harvester.models import Cursor, Record, utcnow
 
+log = logging.getLogger("harvester")
 RUN_OVERLAP = timedelta(minutes=10)
 REGISTRY_OVERLAP = timedelta(minutes=10)
 GLOB_CHARS = "*?["
@@ -91,6 +95,9 @@ class WandbConnector(Connector):
         self._progress: RunProgress | None = None
         self._registry_state: dict[str, Any] | None = None
         self._registry_value: str | None = None
+        # False once the server refused the registry's `updated_at` filter (organizations with
+        # W&B's "advanced" registry search accept no such field); kept in the registry cursor.
+        self._updated_filter: bool | None = None
 
     # set-up -----------------------------------------------------------------------------------
 
@@ -121,7 +128,8 @@ class WandbConnector(Connector):
 
     def viewer(self) -> dict[str, Any]:
         if self._viewer is None:
-            self._viewer = self.client.execute("Viewer", VIEWER_QUERY).get("viewer") or {}
+            viewer = self.client.execute("Viewer", VIEWER_QUERY).get("viewer")
+            self._viewer = {k: text(v) for k, v in viewer.items()} if isinstance(viewer, dict) else {}
             if not self._viewer.get("username"):
                 raise ConnectorError(self.instance, f"W&B did not say who owns the key in {self.settings.token_env}; "
                                                     "set entities and handles in the connector table.")
@@ -166,7 +174,7 @@ class WandbConnector(Connector):
             pairs = []
             for entity, nodes, _ in self.client.paginate(PROJECTS, entities, {"perPage": self.settings.per_page},
                                                         self.settings.projects_per_request):
-                pairs += [(n.get("entityName") or entity, n["name"]) for n in nodes]
+                pairs += self.parse_each(nodes, lambda node: read_project(node, entity))
         return [(e, p) for e, p in pairs if select_project(e, p, include, exclude)]
 
     def start_progress(self, cursor: Cursor | None, window: HarvestWindow) -> RunProgress:
@@ -187,14 +195,16 @@ class WandbConnector(Connector):
                   "perPage": self.settings.per_page, "order": "+created_at"}
         for (entity, project), nodes, finished in self.client.paginate(RUNS, todo, shared,
                                                                        self.settings.projects_per_request):
-            if finished and not nodes:
+            records = list(self.parse_each(nodes, lambda node: parse_run(node, entity, project, self.instance, self.ui,
+                                                                         handles, self.settings.subject_by)))
+            if finished and not records:
                 progress.done.add(f"{entity}/{project}")
-            for i, node in enumerate(nodes):
-                if finished and i == len(nodes) - 1:
+            for i, record in enumerate(records):
+                if finished and i == len(records) - 1:
                     # Marked before the yield: the harvest loop reads `done` only once this
                     # record is in the page it commits.
                     progress.done.add(f"{entity}/{project}")
-                yield parse_run(node, entity, project, self.instance, self.ui, handles, self.settings.subject_by)
+                yield record
 
     def advance_cursor(self, stream: str, cursor: Cursor | None, page: Sequence[Record],
                        final: bool = False) -> Cursor | None:
@@ -231,9 +241,9 @@ class WandbConnector(Connector):
         names: list[str] = []
         for entity in self.entities():
             found = self.client.execute("FetchOrgInfoFromEntity", ORGANIZATION_QUERY, {"entity": entity}).get("entity")
-            found = found or {}
-            orgs = [found.get("organization")] + list((found.get("user") or {}).get("organizations") or [])
-            names += [o["name"] for o in orgs if o and o.get("name")]
+            orgs = dig(found, "user", "organizations")
+            orgs = [dig(found, "organization"), *(orgs if isinstance(orgs, list) else ())]
+            names += [name for o in orgs if (name := text(dig(o, "name")))]
         names = list(dict.fromkeys(names))
         if len(names) > 1:
             raise ConfigError(f"{self.where}: the key belongs to several W&B organizations ({', '.join(names)}); "
@@ -248,9 +258,39 @@ class WandbConnector(Connector):
             self._registry_state = {"organization": ""}
             return
         previous = dict(cursor.state) if cursor else {}
+        if self._updated_filter is None:
+            self._updated_filter = previous.get("updated_filter", True) is not False
         first = "serving" not in previous
         since = window.since if first else window.start(cursor, REGISTRY_OVERLAP)
-        changed_filter = json.dumps({"updated_at": {"$gt": format_time(since)}})
+        changed, serving = self.registry_versions(org, since)
+        events, snapshot = registry_events(changed, serving, previous, first, window.since, window.started_at,
+                                           self.settings.serving_aliases)
+        records = [parse_registry_event(e, self.instance, self.ui, self.handles) for e in events]
+        records.sort(key=lambda r: r.occurred_at)
+        yield from records
+        self._registry_state = {**snapshot, "organization": org}
+        if not self._updated_filter:
+            self._registry_state["updated_filter"] = False
+
+    def registry_versions(self, org: str, since: datetime) -> tuple[list[dict], list[dict]]:
+        """(versions changed since `since`, versions holding a serving alias), in one request
+        when both fit on a page. Where the server refuses the `updated_at` filter, every version
+        is read and the changed ones are picked here."""
+        try:
+            changed, serving = self.read_memberships(org, since if self._updated_filter else None)
+        except QueryRejected as exc:
+            if not self._updated_filter or "updated_at" not in exc.detail.lower():
+                raise
+            log.info("%s: W&B refused the registry filter on updated_at (%s); reading every version and "
+                     "filtering here", self.instance, exc.detail[:200])
+            self._updated_filter = False
+            changed, serving = self.read_memberships(org, None)
+        if not self._updated_filter:
+            changed = [n for n in changed if (t := changed_at(n)) is not None and t > since]
+        return changed, serving
+
+    def read_memberships(self, org: str, changed_since: datetime | None) -> tuple[list[dict], list[dict]]:
+        changed_filter = json.dumps({"updated_at": {"$gt": format_time(changed_since)}}) if changed_since else None
         serving_filter = json.dumps({"alias": {"$in": list(self.settings.serving_aliases)}})
         reg = registry_filter(self.settings.registries)
         shared = {"organization": org, "registryFilter": json.dumps(reg) if reg else None,
@@ -258,13 +298,8 @@ class WandbConnector(Connector):
         changed, serving = [], []
         for (name, _), nodes, _ in self.client.paginate(MEMBERSHIPS, [("changed", changed_filter),
                                                                       ("serving", serving_filter)], shared, 2):
-            (changed if name == "changed" else serving).extend(nodes)
-        events, snapshot = registry_events(changed, serving, previous, first, window.since, window.started_at,
-                                           self.settings.serving_aliases)
-        records = [parse_registry_event(e, self.instance, self.ui, self.handles) for e in events]
-        records.sort(key=lambda r: r.occurred_at)
-        yield from records
-        self._registry_state = {**snapshot, "organization": org}
+            (changed if name == "changed" else serving).extend(self.parse_each(nodes, read_membership))
+        return changed, serving
 
 
 def select_project(entity: str, project: str, include: Sequence[str], exclude: Sequence[str]) -> bool:

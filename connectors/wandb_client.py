@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from harvester.errors import AuthError, ConnectorError, TransientError
+from harvester.redact import redact, remember_basic_credential
 
 MAX_RETRY_WAIT = 60.0
 
@@ -179,6 +180,16 @@ class AliasedQuery:
         return "\n".join(part for part in (head, blocks, "}", self.fragment) if part)
 
 
+def child(value: Any, *keys: str) -> Any:
+    """value[k1][k2]...; None where a parent is null (the object does not exist). A parent that
+    is not an object is passed on as it is, for read_connection to refuse."""
+    for key in keys:
+        if value is None or not isinstance(value, Mapping):
+            return value
+        value = value.get(key)
+    return value
+
+
 PROJECTS = AliasedQuery(
     operation="Projects", header="$perPage: Int", block=PROJECT_BLOCK,
     block_declarations="$entity{i}: String, $cursor{i}: String",
@@ -190,7 +201,7 @@ RUNS = AliasedQuery(
     operation="Runs", header="$filters: JSONString, $perPage: Int, $order: String", block=RUN_BLOCK,
     block_declarations="$entity{i}: String!, $project{i}: String!, $cursor{i}: String",
     block_variables=lambda key, i: {f"entity{i}": key[0], f"project{i}": key[1]},
-    connection=lambda data: (data or {}).get("runs"),
+    connection=lambda data: child(data, "runs"),
     fragment=RUN_FIELDS,
 )
 
@@ -198,9 +209,18 @@ MEMBERSHIPS = AliasedQuery(
     operation="RegistryVersions", header="$organization: String!, $registryFilter: JSONString, $perPage: Int",
     block=MEMBERSHIP_BLOCK, block_declarations="$filter{i}: JSONString, $cursor{i}: String",
     block_variables=lambda key, i: {f"filter{i}": key[1]},
-    connection=lambda data: ((data or {}).get("orgEntity") or {}).get("artifactMemberships"),
+    connection=lambda data: child(data, "orgEntity", "artifactMemberships"),
     fragment=MEMBERSHIP_FIELDS,
 )
+
+
+class QueryRejected(ConnectorError):
+    """W&B refused a query (a GraphQL error, or HTTP 4xx): `detail` is its (redacted) message,
+    for callers that can ask differently."""
+
+    def __init__(self, source: str, message: str, detail: str, status: int | None = None):
+        super().__init__(source, message, status)
+        self.detail = redact(detail)
 
 
 class WandbGraphql:
@@ -220,6 +240,7 @@ class WandbGraphql:
         self.sleep = sleep
         self.session = requests.Session()
         self.session.auth = ("api", api_key)
+        remember_basic_credential("api", api_key)  # a server echoing the header gives the key away
         self.session.headers["User-Agent"] = "harvester (W&B public API reader)"
 
     def close(self) -> None:
@@ -273,20 +294,27 @@ class WandbGraphql:
 
     def read_data(self, operation: str, response) -> dict[str, Any]:
         if response.status_code >= 400:
-            raise ConnectorError(self.instance, f"W&B answered HTTP {response.status_code} to {operation}: "
-                                                f"{response.text.strip()[:200]}", response.status_code)
-        try:
-            body = response.json()
-        except ValueError:
+            detail = graphql_message(safe_json(response)) or response.text.strip()
+            # Redacted before it is cut, so a cut never leaves part of an echoed secret behind.
+            raise QueryRejected(self.instance, f"W&B answered HTTP {response.status_code} to {operation}: "
+                                               f"{one_line(detail, 200)}", detail, response.status_code)
+        body = safe_json(response)
+        if body is None:
             raise ConnectorError(self.instance, f"W&B at {self.base_url} did not answer {operation} with JSON; "
-                                                "is base_url the W&B API (e.g. https://api.wandb.ai)?") from None
-        errors = body.get("errors") or []
-        if errors:
-            message = str(errors[0].get("message") or errors[0]) if isinstance(errors[0], dict) else str(errors[0])
+                                                "is base_url the W&B API (e.g. https://api.wandb.ai)?")
+        if not isinstance(body, Mapping):
+            raise ConnectorError(self.instance, f"W&B answered {operation} with JSON that is not an object.")
+        message = graphql_message(body)
+        if message:
             if "unauthorized" in message.lower() or "not logged in" in message.lower():
                 raise self.auth_error(401)
-            raise ConnectorError(self.instance, f"W&B rejected {operation}: {message[:300]}")
-        return body.get("data") or {}
+            raise QueryRejected(self.instance, f"W&B rejected {operation}: {one_line(message, 300)}", message)
+        data = body.get("data")
+        if data is None:
+            return {}
+        if not isinstance(data, Mapping):
+            raise ConnectorError(self.instance, f"W&B answered {operation} with a `data` that is not an object.")
+        return dict(data)
 
     def paginate(self, query: AliasedQuery, keys: Sequence[Any], shared: Mapping[str, Any],
                  batch: int) -> Iterator[tuple[Any, list[dict[str, Any]], bool]]:
@@ -307,12 +335,54 @@ class WandbGraphql:
                 data = self.execute(query.operation, query.text(len(open_keys)), variables)
                 for i, key in enumerate(open_keys):
                     connection = query.connection(data.get(f"q{i}"))
-                    nodes = [e["node"] for e in (connection or {}).get("edges") or [] if e.get("node")]
-                    info = (connection or {}).get("pageInfo") or {}
-                    more = bool(connection) and bool(info.get("hasNextPage")) and bool(info.get("endCursor")) \
-                        and info.get("endCursor") != cursors[key]
+                    nodes, end = self.read_connection(query.operation, connection)
+                    more = bool(end) and end != cursors[key]
                     if more:
-                        cursors[key] = info["endCursor"]
+                        cursors[key] = end
                     else:
                         del cursors[key]
                     yield key, nodes, not more
+
+    def read_connection(self, operation: str, connection: Any) -> tuple[list[Any], str | None]:
+        """(nodes, cursor of the next page or None) of a relay connection. Null nodes (hidden from
+        this key) are dropped; an edge that is not an object is passed on for the parser to
+        skip; a connection of the wrong shape is a ConnectorError."""
+        if connection is None:
+            return [], None
+        edges = connection.get("edges") if isinstance(connection, Mapping) else None
+        info = connection.get("pageInfo") if isinstance(connection, Mapping) else None
+        if not isinstance(connection, Mapping) or not isinstance(edges, (list, type(None))) \
+                or not isinstance(info, (Mapping, type(None))):
+            raise ConnectorError(self.instance, f"W&B answered {operation} with a connection of an unexpected "
+                                                "shape (edges must be a list and pageInfo an object).")
+        nodes = [e.get("node") if isinstance(e, Mapping) else e for e in edges or ()]
+        nodes = [n for n in nodes if n is not None]
+        info = info or {}
+        end = info.get("endCursor")
+        if info.get("hasNextPage") is True and isinstance(end, str) and end:
+            return nodes, end
+        return nodes, None
+
+
+def safe_json(response) -> Any:
+    """The response's JSON, or None when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def graphql_message(body: Any) -> str:
+    """The first GraphQL error's message, or ""."""
+    errors = body.get("errors") if isinstance(body, Mapping) else None
+    if not errors:
+        return ""
+    first = errors[0] if isinstance(errors, list) else errors
+    if isinstance(first, Mapping):
+        return str(first.get("message") or first)
+    return str(first)
+
+
+def one_line(message: str, limit: int) -> str:
+    lines = redact(message).strip().splitlines()
+    return lines[0][:limit] if lines else ""

@@ -15,14 +15,41 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
-from harvester.models import Record, ensure_utc, utcnow
+from harvester.errors import MalformedItemError
+from harvester.models import Record, ensure_utc
 
 REGISTRY_PREFIX = "wandb-registry-"
+from harvester.connectors.coerce import finite_number
+# The plural nouns the harvest summary prints for skipped items.
+RUNS, PROJECTS, VERSIONS = "runs", "projects", "artifact versions"
 HIDDEN_CONFIG_KEYS = ("wandb_version",)
 DONE_STATES = ("finished", "crashed", "failed", "killed", "preempted")
 
 
 # values ---------------------------------------------------------------------------------------
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """An object field, or an empty one when the server sent null or something else."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def dig(node: Any, *keys: str) -> Any:
+    """node[k1][k2]... through objects only; None as soon as one is missing or not an object."""
+    for key in keys:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def text(value: Any) -> str:
+    """A string field as text: numbers written out, anything else (null, lists, objects) empty."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, int)) or (isinstance(value, float) and math.isfinite(value)):
+        return str(value)
+    return ""
 
 
 def load_json_field(value: Any) -> dict[str, Any]:
@@ -32,20 +59,20 @@ def load_json_field(value: Any) -> dict[str, Any]:
     if isinstance(value, (str, bytes)) and value:
         try:
             parsed = json.loads(value, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
         return parsed if isinstance(parsed, dict) else {}
     return {}
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """W&B sends naive ISO strings in UTC ("2026-11-01T10:00:00"); some servers add a zone."""
-    if not value:
+def parse_time(value: Any) -> datetime | None:
+    """W&B sends naive ISO strings in UTC ("2026-11-01T10:00:00"); some servers add a zone.
+    None for anything that is not such a string."""
+    if not isinstance(value, str) or not value.strip():
         return None
-    text = str(value).strip().replace("Z", "+00:00")
     try:
-        return ensure_utc(datetime.fromisoformat(text))
-    except ValueError:
+        return ensure_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+    except (ValueError, OverflowError):  # OverflowError: a zone that pushes year 1 or 9999 out of range
         return None
 
 
@@ -58,11 +85,19 @@ def config_params(config: Any) -> dict[str, str]:
     """Run config as MLflow-style string params: {"lr": {"value": 0.01, "desc": null}} -> {"lr": "0.01"}."""
     params = {}
     for key, item in load_json_field(config).items():
+        key = str(key)
         if key.startswith("_") or key in HIDDEN_CONFIG_KEYS:
             continue
         value = item.get("value") if isinstance(item, Mapping) and "value" in item else item
-        params[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+        params[key] = value if isinstance(value, str) else dump_value(value)
     return params
+
+
+def dump_value(value: Any) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):  # keys of mixed types cannot be sorted
+        return str(value)
 
 
 def summary_metrics(summary: Any) -> dict[str, float]:
@@ -76,8 +111,8 @@ def summary_metrics(summary: Any) -> dict[str, float]:
             for k, v in value.items():
                 if not str(k).startswith("_"):
                     walk(f"{prefix}.{k}" if prefix else str(k), v)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            found[prefix] = float(value)
+        elif (number := finite_number(value)) is not None:
+            found[prefix] = number
 
     walk("", load_json_field(summary))
     return found
@@ -119,27 +154,46 @@ def run_subject(entity: str, project: str, group: str | None, subject_by: str) -
     return f"{entity}/{project}", (entity, project)
 
 
-def parse_run(node: Mapping[str, Any], entity: str, project: str, source: str, ui: str,
+def parse_run(node: Any, entity: str, project: str, source: str, ui: str,
               handles: frozenset[str], subject_by: str = "project") -> Record:
-    name = str(node.get("name") or node.get("id"))
-    state = str(node.get("state") or "").lower()
-    actor = ((node.get("user") or {}).get("username") or None)
-    started = parse_time(node.get("createdAt")) or utcnow()
+    """A Run node as a record. Without a name (or id) or a readable createdAt it is malformed;
+    every other field falls back to empty."""
+    if not isinstance(node, Mapping):
+        raise MalformedItemError(RUNS, "", f"a run node in {entity}/{project} is not an object")
+    name = text(node.get("name")).strip() or text(node.get("id")).strip()
+    if not name:
+        raise MalformedItemError(RUNS, "", f"a run in {entity}/{project} has no name or id")
+    key = run_key(entity, project, name)
+    started = parse_time(node.get("createdAt"))
+    if started is None:
+        raise MalformedItemError(RUNS, key, f"createdAt {node.get('createdAt')!r:.40} is not a time")
+    state = text(node.get("state")).lower()
+    actor = text(dig(node, "user", "username")).strip() or None
     ended = parse_time(node.get("heartbeatAt")) if state in DONE_STATES else None
-    subject, experiment_path = run_subject(entity, project, node.get("group"), subject_by)
-    display = node.get("displayName") or name
-    tags = {str(t): "true" for t in node.get("tags") or ()}
+    group = text(node.get("group")) or None
+    subject, experiment_path = run_subject(entity, project, group, subject_by)
+    display = text(node.get("displayName")) or name
+    raw_tags = node.get("tags")
+    tags = {text(t): "true" for t in raw_tags if text(t)} if isinstance(raw_tags, (list, tuple)) else {}
     return Record(
-        source=source, kind="run", external_id=run_key(entity, project, name), occurred_at=ended or started,
-        subject=subject, actor=actor, mine=bool(actor) and actor.strip().lower() in handles, title=display,
+        source=source, kind="run", external_id=key, occurred_at=ended or started,
+        subject=subject, actor=actor, mine=bool(actor) and actor.lower() in handles, title=display,
         url=path_url(ui, entity, project, "runs", name),
         attributes={"status": state, "metrics": summary_metrics(node.get("summaryMetrics")),
                     "params": config_params(node.get("config")), "tags": tags, "name": display,
                     "experiment_id": subject, "experiment_url": path_url(ui, *experiment_path),
                     "started_at": started.isoformat(), "ended_at": ended.isoformat() if ended else None,
-                    "description": str(node.get("notes") or "").strip(), "run_type": ""},
+                    "description": text(node.get("notes")).strip(), "run_type": ""},
         payload=dict(node),
     )
+
+
+def read_project(node: Any, entity: str) -> tuple[str, str]:
+    """(entity, project) of a node of the project listing."""
+    name = text(dig(node, "name")).strip()
+    if not name:
+        raise MalformedItemError(PROJECTS, "", f"a project of {entity} has no name")
+    return text(dig(node, "entityName")).strip() or entity, name
 
 
 # registry ----------------------------------------------------------------------------------------
@@ -160,33 +214,60 @@ def registry_filter(registries: Sequence[str]) -> dict[str, Any] | None:
 def version_of(node: Mapping[str, Any]) -> str:
     index = node.get("versionIndex")
     if index is None:
-        index = (node.get("artifact") or {}).get("versionIndex")
-    return str(index)
+        index = dig(node, "artifact", "versionIndex")
+    return text(index)
 
 
 def model_key(node: Mapping[str, Any]) -> str:
     """registry/collection, e.g. "model/fraud-detector"."""
-    collection = node.get("artifactCollection") or {}
-    project = (collection.get("project") or {}).get("name") or ""
-    return f"{registry_name(project)}/{collection.get('name')}"
+    project = text(dig(node, "artifactCollection", "project", "name"))
+    return f"{registry_name(project)}/{text(dig(node, 'artifactCollection', 'name'))}"
 
 
 def version_key(node: Mapping[str, Any]) -> str:
     return f"{model_key(node)}/{version_of(node)}"
 
 
+def read_membership(node: Any) -> Mapping[str, Any]:
+    """A registry membership node, checked for what names it: its collection, the collection's
+    registry project and a version number."""
+    if not isinstance(node, Mapping):
+        raise MalformedItemError(VERSIONS, "", "a registry version node is not an object")
+    item_id = text(node.get("id"))
+    if not text(dig(node, "artifactCollection", "name")):
+        raise MalformedItemError(VERSIONS, item_id, "no artifactCollection name")
+    if not text(dig(node, "artifactCollection", "project", "name")):
+        raise MalformedItemError(VERSIONS, item_id, "no registry project name")
+    index = node.get("versionIndex")
+    if index is None:
+        index = dig(node, "artifact", "versionIndex")
+    if isinstance(index, bool) or not (isinstance(index, int) and index >= 0
+                                       or isinstance(index, str) and index.isascii() and index.isdigit()):
+        raise MalformedItemError(VERSIONS, item_id, f"versionIndex {index!r:.40} is not a version number")
+    return node
+
+
 def aliases_of(node: Mapping[str, Any]) -> list[str]:
-    return sorted(str(a.get("alias")) for a in node.get("aliases") or () if a and a.get("alias"))
+    aliases = node.get("aliases")
+    if not isinstance(aliases, (list, tuple)):
+        return []
+    return sorted({text(a.get("alias")) for a in aliases if isinstance(a, Mapping) and text(a.get("alias"))})
 
 
 def linked_at(node: Mapping[str, Any]) -> datetime | None:
-    return parse_time(node.get("createdAt")) or parse_time((node.get("artifact") or {}).get("createdAt"))
+    return parse_time(node.get("createdAt")) or parse_time(dig(node, "artifact", "createdAt"))
+
+
+def changed_at(node: Mapping[str, Any]) -> datetime | None:
+    """When the artifact behind a membership last changed, as the server's `updated_at` filter reads it."""
+    return parse_time(dig(node, "artifact", "updatedAt")) or linked_at(node)
 
 
 def registry_events(changed: Iterable[Mapping[str, Any]], serving: Iterable[Mapping[str, Any]],
                     previous: Mapping[str, Any], first: bool, since: datetime, now: datetime,
                     serving_aliases: Sequence[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Version and promotion events, and the alias snapshot to keep for next time.
+    """Version and promotion events, and the alias snapshot to keep for next time (nodes as
+    read_membership passes them).
 
     Moving an alias leaves no history, so a promotion is found by diffing which version
     holds each serving alias now against the snapshot saved in the cursor.
@@ -233,41 +314,40 @@ def registry_events(changed: Iterable[Mapping[str, Any]], serving: Iterable[Mapp
 
 
 def creator_run(node: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    creator = (node.get("artifact") or {}).get("createdBy") or {}
+    creator = mapping(dig(node, "artifact", "createdBy"))
     return creator if creator.get("__typename") == "Run" else None
 
 
 def parse_registry_event(event: Mapping[str, Any], source: str, ui: str, handles: frozenset[str]) -> Record:
     node = event["node"]
-    collection = node.get("artifactCollection") or {}
-    artifact = node.get("artifact") or {}
-    name, version = str(collection.get("name")), version_of(node)
+    artifact = mapping(node.get("artifact"))
+    name, version = text(dig(node, "artifactCollection", "name")), version_of(node)
     key = version_key(node)
-    creator = (artifact.get("createdBy") or {})
     run = creator_run(node)
     run_id = run_link = None
     run_metrics: dict[str, float] = {}
     if run is not None:
-        project = run.get("project") or {}
-        entity = (project.get("entity") or {}).get("name") or ""
-        run_id = run_key(entity, project.get("name") or "", run.get("name") or "")
-        run_link = path_url(ui, entity, project.get("name") or "", "runs", run.get("name") or "")
+        project = text(dig(run, "project", "name"))
+        entity = text(dig(run, "project", "entity", "name"))
+        run_name = text(run.get("name"))
+        run_id = run_key(entity, project, run_name)
+        run_link = path_url(ui, entity, project, "runs", run_name)
         run_metrics = summary_metrics(run.get("summaryMetrics"))
-        actor = (run.get("user") or {}).get("username") or None
+        actor = text(dig(run, "user", "username")).strip() or None
     else:
-        actor = creator.get("username") or None
-    registry_project = collection.get("project") or {}
-    url = path_url(ui, (registry_project.get("entity") or {}).get("name") or "", registry_project.get("name") or "",
-                   "artifacts", (artifact.get("artifactType") or {}).get("name") or "model", name, f"v{version}")
+        actor = text(dig(artifact, "createdBy", "username")).strip() or None
+    registry_project = mapping(dig(node, "artifactCollection", "project"))
+    url = path_url(ui, text(dig(registry_project, "entity", "name")), text(registry_project.get("name")),
+                   "artifacts", text(dig(artifact, "artifactType", "name")) or "model", name, f"v{version}")
     common = {"model": name, "version": version, "run_id": run_id, "run_url": run_link, "run_metrics": run_metrics,
               "stage": None}
-    mine = bool(actor) and actor.strip().lower() in handles
+    mine = bool(actor) and actor.lower() in handles
     payload = {k: v for k, v in event.items() if k not in ("type", "occurred_at")}
     if event["type"] == "version":
         return Record(source=source, kind="model_version", external_id=key, occurred_at=event["occurred_at"],
                       subject=name, actor=actor, mine=mine, title=f"{name} v{version}", url=url,
                       attributes={**common, "aliases": list(event["aliases"]), "serving": bool(event["serving"]),
-                                  "status": str(artifact.get("state") or "").lower() or None},
+                                  "status": text(artifact.get("state")).lower() or None},
                       payload=payload)
     target = str(event["target"])
     return Record(source=source, kind="model_promotion", external_id=f"{key}/{target}",

@@ -197,12 +197,29 @@ def test_malformed_items_are_skipped_or_kept_safely(store, fake, rsps):
              json={"total_count": len(items), "incomplete_results": False, "items": items})
     summary = harvest(store, make_connector())
     assert summary.ok, summary.sources[0].error
+    assert summary.sources[0].skipped == {"pull requests": 3}  # no pull_request, no id, not an object
     records = {r.attributes["number"]: r for r in store.load_records("pull_request")}
     assert sorted(records) == [1, 2, 6]
     assert records[1].title.startswith("Réduire la latence p99 du modèle — 詐欺検知")
     assert len(records[1].title) <= 300 and records[1].title.endswith("…")
     assert records[2].actor is None and records[2].attributes["labels"] == ["ml"]
     assert records[6].title == "#6" and records[6].attributes["labels"] == []
+
+
+@pytest.mark.parametrize("page", [[pr_item(1)], {"total_count": 1, "items": {"0": pr_item(1)}}, "busy"],
+                         ids=["a list", "items not a list", "a string"])
+def test_a_search_page_of_the_wrong_shape_is_one_clear_line(store, fake, rsps, page):
+    rsps.replace(responses.GET, url_pattern("/search/issues"), json=page)
+    summary = harvest(store, make_connector())
+    error = summary.sources[0].error
+    assert not summary.ok and "GitHub search answered with" in error and "\n" not in error
+    assert "unexpected" not in error
+
+
+def test_a_releases_page_that_is_not_a_list_is_one_clear_line(store, fake, rsps):
+    rsps.add(responses.GET, url_pattern("/repos/acme/fraud/releases"), json={"message": "Moved"})
+    summary = harvest(store, make_connector(repos=["acme/fraud"]))
+    assert "GitHub answered /repos/acme/fraud/releases with an object instead of a list" in summary.sources[0].error
 
 
 def test_empty_search_results(store, fake):
@@ -476,3 +493,132 @@ def test_a_pr_graphql_cannot_resolve_keeps_its_search_fields(store, fake, rsps):
     by_number = {r.attributes["number"]: r.attributes for r in store.load_records("pull_request")}
     assert (by_number[7]["additions"], by_number[7]["reviewers"]) == (40, ["grace"])
     assert (by_number[8]["additions"], by_number[8]["reviewers"]) == (None, [])
+
+
+# releases by publication time -----------------------------------------------------------------------
+
+
+def serve_releases(rsps, pages: dict):
+    """GET /repos/acme/fraud/releases from `pages` (page number -> (etag, items)), honouring
+    If-None-Match and linking each page to the next; records the pages asked for."""
+    asked = []
+
+    def callback(request):
+        page = int((dict(p.split("=") for p in urlparse(request.url).query.split("&") if "=" in p)).get("page", 1))
+        asked.append(page)
+        etag, items = pages[page]
+        if page == 1 and request.headers.get("If-None-Match") == etag:
+            return 304, {"etag": etag}, ""
+        headers = {"etag": etag}
+        if page + 1 in pages:
+            headers["link"] = f'<{API}/repositories/1/releases?per_page=100&page={page + 1}>; rel="next"'
+        return 200, headers, json.dumps(items)
+
+    rsps.add_callback(responses.GET, url_pattern("/repos/acme/fraud/releases"), callback=callback)
+    rsps.add(responses.GET, url_pattern("/repos/acme/fraud/deployments"), json=[])
+    rsps.add_callback(responses.GET, url_pattern("/repositories/1/releases"), callback=callback)
+    return asked
+
+
+def test_a_release_counts_when_published_not_when_its_commit_was_made(store, fake, rsps):
+    # Listed newest commit first. v2.0-lts was drafted from a commit 200 days before the
+    # watermark and published after it; v1.9 came from an even older commit and was published
+    # before the watermark; v0.1 is older than the look-back, so the scan stops there.
+    current, backport = release(3, "v1.3.0", T0 + timedelta(days=2)), release(2, "v1.2.0", T0)
+    lts_draft = release(5, "v2.0-lts", T0 - timedelta(days=200), draft=True)
+    v19 = release(6, "v1.9-legacy", T0 - timedelta(days=250), published=T0 + timedelta(days=1))
+    ancient = release(1, "v0.1", T0 - timedelta(days=400))
+    asked = serve_releases(rsps, {1: ('W/"a"', [current, backport, lts_draft, v19, ancient])})
+    first = harvest(store, make_connector(repos=["acme/fraud"]))
+    assert first.ok, first.sources[0].error
+    assert first.sources[0].streams["releases"] == 3  # v1.3.0, v1.2.0, v1.9-legacy; the draft waits
+    watermark = store.load_cursor("github-work", "releases").state["repos"]["acme/fraud"]["latest"]
+    assert watermark == (T0 + timedelta(days=2, minutes=3)).isoformat()  # published_at, not created_at
+
+    lts = release(5, "v2.0-lts", T0 - timedelta(days=200), published=T0 + timedelta(days=6))
+    newest = release(4, "v1.4.0", T0 + timedelta(days=5))
+    rsps.remove(responses.GET, url_pattern("/repos/acme/fraud/releases"))
+    rsps.remove(responses.GET, url_pattern("/repos/acme/fraud/deployments"))
+    rsps.remove(responses.GET, url_pattern("/repositories/1/releases"))
+    asked = serve_releases(rsps, {1: ('W/"b"', [newest, current, backport, lts, v19, ancient]),
+                                  2: ('W/"b2"', [release(0, "v0.0.1", T0 - timedelta(days=500))])})
+    second = harvest(store, make_connector(repos=["acme/fraud"]))
+    assert second.ok, second.sources[0].error
+    assert second.sources[0].streams["releases"] == 2  # v1.4.0 and v2.0-lts; nothing re-stored as new
+    assert asked == [1]  # v0.1 is beyond the look-back: page 2 is never read
+    by_tag = {r.attributes["tag"]: r for r in store.load_records("release")}
+    assert sorted(by_tag) == ["v1.2.0", "v1.3.0", "v1.4.0", "v1.9-legacy", "v2.0-lts"]
+    assert by_tag["v2.0-lts"].occurred_at == T0 + timedelta(days=6)
+    assert by_tag["v2.0-lts"].attributes["created_at"] == (T0 - timedelta(days=200)).isoformat()
+    latest = store.load_cursor("github-work", "releases").state["repos"]["acme/fraud"]["latest"]
+    assert latest == (T0 + timedelta(days=6)).isoformat()
+
+
+# review ids ---------------------------------------------------------------------------------------
+
+
+def test_review_ids_come_from_full_database_id_and_match_reviews_stored_by_database_id(store, fake, rsps):
+    """An Enterprise server without fullDatabaseId gets the query with databaseId; once the
+    server has it, the same review keeps its external_id."""
+    server = {"full_ids": False}
+    queries = []
+
+    def graphql(request):
+        query = json.loads(request.body)["query"]
+        queries.append(query)
+        if "fullDatabaseId" in query and not server["full_ids"]:
+            return 200, {}, json.dumps({"errors": [{
+                "path": ["query", "viewer", "contributionsCollection", "pullRequestReviewContributions", "nodes",
+                         "pullRequestReview", "fullDatabaseId"],
+                "extensions": {"code": "undefinedField", "typeName": "PullRequestReview",
+                               "fieldName": "fullDatabaseId"},
+                "locations": [{"line": 9, "column": 33}],
+                "message": "Field 'fullDatabaseId' doesn't exist on type 'PullRequestReview'"}]})
+        node = review_node(1, T0, ids="full" if server["full_ids"] else "old")
+        return 200, {}, json.dumps(graphql_page([node], None))
+
+    rsps.add_callback(responses.POST, url_pattern("/graphql"), callback=graphql, match=[not_pr_details])
+    old = harvest(store, make_connector(reviews=True))
+    assert old.ok, old.sources[0].error
+    assert "pullRequestReview { id databaseId" in queries[-1] and "fullDatabaseId" not in queries[-1]
+    assert [r.external_id for r in store.load_records("review")] == ["700001"]
+
+    server["full_ids"] = True
+    queries.clear()
+    upgraded = harvest(store, make_connector(reviews=True))
+    assert upgraded.ok, upgraded.sources[0].error
+    assert len(queries) == 1 and "pullRequestReview { id fullDatabaseId state" in queries[0]
+    assert [r.external_id for r in store.load_records("review")] == ["700001"]  # no duplicate
+
+
+def test_full_database_id_beyond_32_bits_is_kept_exactly():
+    from harvester.connectors.github_parse import parse_review_contribution
+
+    node = review_node(1, T0)
+    node["pullRequestReview"]["fullDatabaseId"] = "9007199254740993"  # more than a float holds exactly
+    assert parse_review_contribution(node, "github-work", ME["id"]).external_id == "9007199254740993"
+
+
+# GraphQL rate limits in a 200 -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("errors, headers, wait", [
+    ([{"type": "RATE_LIMITED", "message": "API rate limit already exceeded for user ID 101."}],
+     {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-resource": "graphql"}, 31.0),
+    ([{"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+                  "If you reach out to GitHub Support for help, please include the request ID 9C31:8954C."}],
+     {"retry-after": "42"}, 42.0),
+    ([{"type": "RATE_LIMITED", "message": "You have exceeded a secondary rate limit."}], {}, 60.0),
+], ids=["primary", "secondary-retry-after", "secondary-default"])
+def test_graphql_rate_limit_answered_with_200_is_waited_out(store, fake, rsps, errors, headers, wait):
+    clock = FakeClock()
+    if "x-ratelimit-remaining" in headers:
+        headers = {**headers, "x-ratelimit-reset": str(int(clock.now) + 30)}
+    answers = [(200, headers, json.dumps({"data": None, "errors": errors})),
+               (200, {}, json.dumps(graphql_page([review_node(1, T0)], None)))]
+    rsps.add_callback(responses.POST, url_pattern("/graphql"), callback=lambda request: answers.pop(0),
+                      match=[not_pr_details])
+    summary = harvest(store, make_connector(clock, reviews=True))
+    assert summary.ok, summary.sources[0].error
+    assert clock.sleeps == [wait]
+    assert store.count_records("github-work", "review") == 1

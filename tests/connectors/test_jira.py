@@ -13,7 +13,7 @@ from harvester.config import IdentitySettings
 from harvester.connectors.base import HarvestWindow
 from harvester.connectors.jira import JiraConnector, JiraSettings
 from harvester.connectors.jira_parse import build_jql, format_jql_time, load_zone, parse_issue
-from harvester.errors import AuthError, ConfigError, ConnectorError, TransientError
+from harvester.errors import AuthError, ConfigError, ConnectorError, MalformedItemError, TransientError
 from harvester.harvest import harvest_source
 from harvester.settings import build_settings
 from tests.support.jira import (CLOUD, ME_ACCOUNT, OTHER_ACCOUNT, REMOVED_SEARCH, SERVER, cloud_user, field_list, issue,
@@ -251,8 +251,11 @@ def test_bad_settings_are_config_errors(table, message):
 def test_malformed_and_unusual_issues_parse_or_are_skipped():
     long_summary = "Réduire la latence du modèle de fraude 🚀 " * 60
     issues = [
-        {"id": "1", "self": f"{CLOUD}/rest/api/2/issue/1", "fields": {"summary": "no key"}},  # skipped
-        {"id": "2", "key": "ML-2"},  # no fields at all
+        {"id": "1", "self": f"{CLOUD}/rest/api/2/issue/1", "fields": {"summary": "no key"}},  # malformed
+        {"id": "2", "key": "ML-2"},  # no fields, so no time at all: malformed
+        {"id": "22", "key": "ML-22", "fields": {"updated": jira_time(NOW)}},  # only a time
+        {"id": ["3"], "key": "ML-23", "fields": {"updated": jira_time(NOW)}},  # an id of the wrong type: malformed
+        "junk",
         issue("ML-3", None, assignee=None, priority=None, resolution=None),
         issue("ML-4", long_summary, labels=["ünïcode", "fraud"]),
         issue("ML-5", "Child of a story", type="Sub-task", parent=parent_ref("ML-4", "Story", type="Story")),
@@ -263,10 +266,18 @@ def test_malformed_and_unusual_issues_parse_or_are_skipped():
         issue("ML-8", "Slow export", type="Bug", priority="Low"),
     ]
     settings = build_settings(JiraSettings, {"url": CLOUD, "email": "a@b.c"}, "t")
-    records = {r.attributes["key"]: r for r in
-               (parse_issue(i, "jira", CLOUD, frozenset({ME_ACCOUNT}), settings) for i in issues) if r}
-    assert sorted(records) == ["ML-2", "ML-3", "ML-4", "ML-40", "ML-5", "ML-6", "ML-7", "ML-8", "OPS-1"]
-    assert records["ML-2"].subject == "ML" and records["ML-2"].title == "ML-2"
+    records, malformed = {}, []
+    for raw in issues:
+        try:
+            record = parse_issue(raw, "jira", CLOUD, frozenset({ME_ACCOUNT}), settings)
+        except MalformedItemError as exc:
+            malformed.append(exc)
+            continue
+        records[record.attributes["key"]] = record
+    assert sorted(records) == ["ML-22", "ML-3", "ML-4", "ML-40", "ML-5", "ML-6", "ML-7", "ML-8", "OPS-1"]
+    assert [(e.what, e.item_id) for e in malformed] == [("issues", "1"), ("issues", "ML-2"), ("issues", "ML-23"),
+                                                        ("issues", "")]
+    assert records["ML-22"].subject == "ML" and records["ML-22"].title == "ML-22"
     bare = records["ML-3"].attributes
     assert bare["assignee_id"] is None and not bare["assignee_is_me"] and bare["priority"] is None
     assert bare["resolution"] is None and bare["resolved_at"] == bare["updated_at"]  # done without a resolution
@@ -278,6 +289,15 @@ def test_malformed_and_unusual_issues_parse_or_are_skipped():
     assert records["ML-40"].subject == "ML-40" and records["ML-40"].attributes["is_epic"]
     assert records["ML-40"].attributes["assignee_is_me"]
     assert [k for k, r in sorted(records.items()) if r.attributes["is_incident"]] == ["ML-7", "OPS-1"]
+
+
+@pytest.mark.parametrize("page", [[issue("ML-1", "x")], {"issues": {"ML-1": {}}, "isLast": True}])
+def test_a_search_page_of_the_wrong_shape_is_one_clear_line(mock, page):
+    mock.get(f"{CLOUD}/rest/api/2/myself", json=myself_cloud())
+    mock.get(JQL_URL, json=page)
+    with pytest.raises(ConnectorError, match=r"answered /search/jql with .* instead of a page of issues") as info:
+        fetch(make_connector())
+    assert "\n" not in str(info.value) and "attribute" not in str(info.value)
 
 
 def test_server_epic_link_and_story_points_fields():

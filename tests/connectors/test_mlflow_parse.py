@@ -203,3 +203,53 @@ def test_page_size_is_capped_at_the_servers_limit():
 
     with pytest.raises(ConfigError, match="max_results"):
         build_settings(MlflowSettings, {"tracking_uri": "http://x", "max_results": 60000}, "f [connectors.m]")
+
+
+# malformed runs and registry entries -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda run: run.pop("info"), "no run_id"),
+    (lambda run: run["info"].update(run_id=None), "no run_id"),
+    (lambda run: run["info"].update(run_id=["5f1c"]), "no run_id"),
+    (lambda run: run["info"].pop("start_time"), "start_time None is not a time"),
+    (lambda run: run["info"].update(start_time="yesterday"), "start_time 'yesterday' is not a time"),
+    (lambda run: run["info"].update(start_time=float("nan")), "is not a time"),
+    (lambda run: run["info"].update(start_time=10 ** 30), "is not a time"),
+])
+def test_a_run_without_id_or_start_time_is_malformed(change, reason):
+    from harvester.errors import MalformedItemError
+
+    run = load("runs_search_page.json")["runs"][0]
+    change(run)
+    with pytest.raises(MalformedItemError) as info:
+        parse_run(run, "m", {}, "", frozenset({"ada"}))
+    assert info.value.what == "runs" and reason in str(info.value)
+
+
+def test_optional_run_fields_of_the_wrong_type_fall_back_to_empty():
+    run = load("runs_search_page.json")["runs"][0]
+    run["info"].update(end_time="soon", status=None, run_name=7, experiment_id=None)
+    run["data"]["metrics"] += [{"key": "nan", "value": float("nan")}, {"key": "huge", "value": 10 ** 400},
+                               {"key": "flag", "value": True}, {"value": 1.0}, "junk", None]
+    run["data"]["params"] = {"not": "a list"}
+    run["data"]["tags"].append({"key": "mlflow.note.content", "value": {"nested": "object"}})
+    r = parse_run(run, "m", {}, "", frozenset({"ada"}))
+    assert r.attributes["ended_at"] is None and r.attributes["status"] == ""
+    assert r.title == "7" and r.subject == "experiment "
+    assert r.attributes["metrics"] == {"val_auc": 0.871, "val_loss": 0.2984}
+    assert r.attributes["params"] == {} and r.attributes["description"] == ""
+
+
+def test_registry_entries_without_a_name_or_version_are_malformed():
+    from harvester.connectors.mlflow import read_model_version, read_registered_model
+    from harvester.errors import MalformedItemError
+
+    with pytest.raises(MalformedItemError, match="registered models"):
+        read_registered_model({"name": None, "aliases": {}})
+    with pytest.raises(MalformedItemError, match="model versions fraud: no version number"):
+        read_model_version({"name": "fraud", "version": None})
+    assert read_registered_model({"name": "fraud", "last_updated_timestamp": "x", "aliases": {"champion": 2}}) == {
+        "name": "fraud", "last_updated_timestamp": None, "aliases": {"champion": "2"}}
+    v = read_model_version({"name": "fraud", "version": 3, "creation_timestamp": "soon", "current_stage": ["x"]})
+    assert v["version"] == "3" and v["creation_timestamp"] is None and v["current_stage"] is None

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from harvester.connectors.mlflow_rest import PageToken, parse_runs_stream, trim_run_json
+from harvester.errors import ConnectorError
 
 PAGE = json.loads((Path(__file__).parent.parent / "fixtures" / "mlflow" / "runs_search_page.json").read_text())
 
@@ -40,11 +41,33 @@ def test_last_or_empty_page_has_no_token(body):
 
 
 def test_truncated_response_is_an_error_not_a_short_page():
-    import ijson
-
     body = json.dumps(PAGE).encode()[:-40]
-    with pytest.raises(ijson.IncompleteJSONError):
-        list(parse_runs_stream(chunked(body, 512), PageToken()))
+    with pytest.raises(ConnectorError) as info:
+        list(parse_runs_stream(chunked(body, 512), PageToken(), "prod"))
+    assert str(info.value).startswith("prod: MLflow answered runs/search with JSON it cannot read")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("body, problem", [
+    (b'[{"info": {}}]', "the page is not a JSON object"),
+    (b'"runs"', "the page is not a JSON object"),
+    (b'{"runs": {"item": {"info": {"run_id": "r1"}}}}', "its runs is not a list"),
+    (b'{"next_page_token": "t", "runs": "r1, r2"}', "its runs is not a list"),
+    (b'{"runs": [], "next_page_token": 7}', "next_page_token that is not a string"),
+    (b'{"runs": [{"info": \xff}]}', "JSON it cannot read"),
+])
+def test_a_page_of_the_wrong_shape_is_one_clear_line(body, problem):
+    with pytest.raises(ConnectorError) as info:
+        list(parse_runs_stream(chunked(body, 5), PageToken(), "prod"))
+    assert problem in str(info.value) and "\n" not in str(info.value)
+
+
+def test_elements_that_are_not_runs_are_passed_on_for_the_parser_to_skip():
+    body = b'{"runs": [null, 3, {"info": {"run_id": "r1"}}, [1]], "next_page_token": null}'
+    token = PageToken()
+    assert [trim_run_json(r) for r in parse_runs_stream([body], token)] == [
+        None, 3, {"info": {"run_id": "r1"}, "data": {"metrics": [], "params": [], "tags": []}}, [1]]
+    assert token.value is None
 
 
 def test_trim_keeps_what_rules_read_and_drops_the_rest():
@@ -58,3 +81,101 @@ def test_trim_keeps_what_rules_read_and_drops_the_rest():
 def test_trim_reads_int64_written_as_text_and_old_run_uuid():
     run = trim_run_json({"info": {"run_uuid": "r9", "start_time": "1790000000000", "end_time": None}})
     assert run["info"]["run_id"] == "r9" and run["info"]["start_time"] == 1790000000000
+
+
+# one malformed run in a page, through a real HTTP server and the CLI ----------------------------------------
+
+
+class RecordedMlflow:
+    """A loopback HTTP server answering the MLflow REST calls of a harvest from recorded
+    bodies: `answers` maps an endpoint path to the JSON body it returns, or to a function of
+    the request's JSON body giving it."""
+
+    def __init__(self, answers: dict):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.answers, self.paths = answers, []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                request = json.loads(self.rfile.read(length) or b"{}")
+                path = self.path.split("?")[0]
+                outer.paths.append(path)
+                answer = outer.answers.get(path, {})
+                body = json.dumps(answer(request) if callable(answer) else answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def page_with_a_bad_run(mlflow_env):
+    good = PAGE["runs"][0]
+    bad = json.loads(json.dumps(good))
+    bad["info"].update(run_id="badbadbadbad", run_uuid="badbadbadbad", start_time="last tuesday")
+    other = json.loads(json.dumps(good))
+    other["info"].update(run_id="c0ffee", run_uuid="c0ffee", start_time=1790004000000, end_time=None,
+                         status="FAILED")
+    server = RecordedMlflow({
+        "/api/2.0/mlflow/experiments/search": {"experiments": [{"experiment_id": "12", "name": "fraud-detector",
+                                                                "lifecycle_stage": "active"}]},
+        # the page of the handle "ada"; the identity's other handle (its email) has no runs
+        "/api/2.0/mlflow/runs/search": lambda request: {"runs": [good, bad, other]}
+        if "`mlflow.user` = 'ada'" in request["filter"] else {},
+        "/api/2.0/mlflow/registered-models/search": {},
+    })
+    yield server
+    server.stop()
+
+
+def test_one_malformed_run_is_skipped_and_counted_and_the_source_succeeds(page_with_a_bad_run, tmp_path,
+                                                                           isolated_home):
+    from harvester.store import open_store
+    from tests.support.cli import run_cli, write_config
+
+    database = f"sqlite:///{tmp_path / 'store.db'}"
+    config = write_config(tmp_path / "h.toml", f"""
+[identity]
+email = "ada@example.com"
+handles = ["ada"]
+[store]
+url = "{database}"
+[connectors.mlflow-rec]
+type = "mlflow"
+tracking_uri = "{page_with_a_bad_run.url}"
+max_retries = 0
+""")
+    result = run_cli("--config", str(config), "harvest", "--since", "90d", "--json")
+    assert result.exit_code == 0, result.output
+    (source,) = json.loads(result.stdout)["sources"]
+    assert source["error"] is None and source["skipped_malformed"] == {"runs": 1}
+    assert source["streams"]["runs"] == 2
+    store = open_store(database, "ada@example.com")
+    assert sorted(r.external_id for r in store.load_records("run")) == ["5f1c0a9e2b3d4c5e8f9a0b1c2d3e4f50", "c0ffee"]
+    store.close()
+    assert "/api/2.0/mlflow/runs/search" in page_with_a_bad_run.paths
+
+    summary = run_cli("--config", str(config), "harvest")
+    assert summary.exit_code == 0, summary.output
+    assert "mlflow-rec: 1 run skipped as malformed, see the log" in summary.output
+    log = (isolated_home / "harvester.log").read_text()
+    assert "skipped malformed runs badbadbadbad: start_time 'last tuesday' is not a time" in log

@@ -360,3 +360,47 @@ timeout = 5
     assert result.exit_code == 1
     assert "down: cannot reach MLflow at http://127.0.0.1:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_late_run_waits_for_the_forced_window_which_moves_no_cursor_back(world, database_url):
+    """A run logged today with a start time ten days back is older than the runs cursor: the
+    nightly harvest does not see it, the weekly forced re-read of the default window does,
+    without moving a cursor back, storing anything twice or making later nightlies dearer."""
+    from harvester.store import open_store
+
+    seeder, n, config = world
+    seed_quarter(seeder, n)
+    fraud = seeder.client.get_experiment_by_name(n["fraud"]).experiment_id
+    seeder.run(fraud, n["me"], NOW - timedelta(hours=2), {"val_auc": 0.8})  # the runs cursor is two hours back
+    harvest(config, "--since", "90d")
+    first_nightly = harvest(config)["sources"][0]
+
+    def state():
+        store = open_store(database_url, "ada@example.com")
+        try:
+            cursors = {s: store.load_cursor("mlflow-test", s) for s in ("runs", "registry")}
+            ids = [r.external_id for r in store.load_records("run", source="mlflow-test")]
+            return cursors, ids, store.count_records()
+        finally:
+            store.close()
+
+    before, run_ids, count = state()
+    assert datetime.fromisoformat(before["runs"].value) > NOW - timedelta(days=1)
+    late = seeder.run(fraud, n["me"], NOW - timedelta(days=10), {"val_auc": 0.5})
+
+    nightly = harvest(config)["sources"][0]
+    assert late not in state()[1]
+    assert nightly["requests"] == first_nightly["requests"]
+
+    forced = harvest(config, "--since", "90d")  # the window the weekly re-read uses
+    assert forced["ok"], forced
+    after, after_ids, after_count = state()
+    assert late in after_ids
+    assert len(after_ids) == len(set(after_ids)) == len(run_ids) + 1 and after_count == count + 1
+    for stream in ("runs", "registry"):
+        assert datetime.fromisoformat(after[stream].value) >= datetime.fromisoformat(before[stream].value), stream
+    assert after["runs"].state["marks"] == {}
+
+    again = harvest(config)["sources"][0]
+    assert again["error"] is None and again["requests"] == first_nightly["requests"]
+    assert state()[2] == after_count

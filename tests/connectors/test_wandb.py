@@ -475,3 +475,82 @@ max_retries = 0
     assert json.loads(again.output)["drafts"]["new"] == 0
     assert len(json.loads(run_cli("--config", str(config), "drafts", "list", "--status", "all",
                                   "--json").output)) == 3
+
+
+# registry search without updated_at ("advanced" search organizations) ------------------------------------
+
+
+def registry_bodies(server: FakeWandb) -> list[dict]:
+    return [b for b in server.bodies if b["operationName"] == "RegistryVersions"]
+
+
+def seed_registry(server: FakeWandb) -> None:
+    server.memberships += [
+        make_membership("fraud-detector", 3, created=NOW - timedelta(days=2), aliases=("production",),
+                        run=("ml-team", "fraud", "best", "ada")),
+        make_membership("fraud-detector", 2, created=NOW - timedelta(days=20), updated=NOW - timedelta(days=20)),
+        make_membership("fraud-detector", 1, created=NOW - timedelta(days=200)),
+    ]
+
+
+def test_a_basic_search_organization_filters_changed_versions_on_the_server(fake, store):
+    seed_registry(fake)
+    run_harvest(store, make_config("", organization="acme"), since="90d")
+    (body,) = registry_bodies(fake)
+    since = datetime.fromisoformat(json.loads(body["variables"]["filter0"])["updated_at"]["$gt"])
+    assert abs(since.replace(tzinfo=timezone.utc) - (NOW - timedelta(days=90))) < timedelta(minutes=5)
+    assert "updated_filter" not in store.load_cursor("wandb-team", "registry").state
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_refused_updated_at_filter_falls_back_to_filtering_here_once(fake, store, status):
+    fake.advanced_search, fake.refusal_status = True, status
+    seed_registry(fake)
+    config = make_config("", organization="acme")
+    summary = run_harvest(store, config, since="90d")
+    assert summary.ok, summary.sources[0].error
+    refused, unfiltered = registry_bodies(fake)
+    assert "updated_at" in refused["variables"]["filter0"]
+    assert unfiltered["variables"]["filter0"] is None  # every version, picked by updatedAt here
+    assert json.loads(unfiltered["variables"]["filter1"]) == {"alias": {"$in": ["champion", "production", "prod"]}}
+    versions = {r.external_id for r in store.load_records("model_version")}
+    assert versions == {"model/fraud-detector/3", "model/fraud-detector/2"}  # v1 is older than the window
+    assert [p.external_id for p in store.load_records("model_promotion")] == ["model/fraud-detector/3/production"]
+
+    # the next harvest remembers the fallback: one request, and only what changed since the cursor
+    fake.bodies.clear()
+    fake.memberships.append(make_membership("fraud-detector", 4, created=datetime.now(timezone.utc)))
+    nightly = run_harvest(store, config)
+    assert nightly.ok, nightly.sources[0].error
+    (body,) = registry_bodies(fake)
+    assert body["variables"]["filter0"] is None
+    assert nightly.sources[0].streams["registry"] == 2  # v4, and v3 re-read for the alias snapshot
+    assert store.load_cursor("wandb-team", "registry").state["updated_filter"] is False
+
+
+def test_a_refusal_that_is_not_about_updated_at_still_fails_the_source(fake, store):
+    seed_registry(fake)
+    summary = run_harvest(store, make_config("", organization="acme-typo"), since="90d")
+    assert "organization 'acme-typo' not found" in summary.sources[0].error
+    assert len(registry_bodies(fake)) == 1  # no second try without the filter
+
+
+# malformed items ------------------------------------------------------------------------------------------
+
+
+def test_a_malformed_run_and_registry_version_are_skipped_and_counted(fake, store):
+    fake.add_run("ml-team", "fraud", make_run("a1", "ada", NOW - timedelta(days=2)))
+    fake.add_run("ml-team", "fraud", {**make_run("", "ada", NOW - timedelta(days=1)), "id": ""})  # no name, no id
+    fake.add_run("ml-team", "fraud", make_run("a2", "ada", NOW - timedelta(hours=5)))
+    seed_registry(fake)
+    broken = make_membership("fraud-detector", 9, created=NOW - timedelta(days=1))
+    broken["versionIndex"] = broken["artifact"]["versionIndex"] = "latest"
+    fake.memberships.append(broken)
+    summary = run_harvest(store, make_config("", organization="acme"), since="90d")
+    assert summary.ok, summary.sources[0].error
+    assert summary.sources[0].skipped == {"runs": 1, "artifact versions": 1}
+    assert summary.as_json()["sources"][0]["skipped_malformed"] == {"runs": 1, "artifact versions": 1}
+    assert sorted(r.external_id for r in store.load_records("run")) == ["ml-team/fraud/a1", "ml-team/fraud/a2"]
+    assert {r.external_id for r in store.load_records("model_version")} == {"model/fraud-detector/3",
+                                                                            "model/fraud-detector/2"}
+    assert store.load_cursor("wandb-team", "runs").state == {}  # the project was finished all the same

@@ -166,10 +166,15 @@ def default_details(item: dict) -> dict:
                                                                                      if item.get("user") else "x"}}]}}
 
 
-def review_node(n: int, occurred: datetime, author=OTHER, repo: str = "acme/serving", state: str = "APPROVED") -> dict:
+def review_node(n: int, occurred: datetime, author=OTHER, repo: str = "acme/serving", state: str = "APPROVED",
+                ids: str = "full") -> dict:
+    """A pullRequestReviewContributions node. `ids="full"`: the review's `fullDatabaseId`, a
+    BigInt GitHub sends as a string; `ids="old"`: the deprecated Int `databaseId` of older
+    Enterprise servers."""
+    database_id = {"fullDatabaseId": str(700000 + n)} if ids == "full" else {"databaseId": 700000 + n}
     return {
         "occurredAt": iso(occurred),
-        "pullRequestReview": {"id": f"PRR_kwDO{n:06d}", "databaseId": 700000 + n, "state": state,
+        "pullRequestReview": {"id": f"PRR_kwDO{n:06d}", **database_id, "state": state,
                               "submittedAt": iso(occurred),
                               "url": f"https://github.com/{repo}/pull/{n}#pullrequestreview-{700000 + n}"},
         "pullRequest": {"number": n, "title": f"Change {n}", "url": f"https://github.com/{repo}/pull/{n}",
@@ -185,14 +190,17 @@ def graphql_page(nodes: list, end_cursor: str | None) -> dict:
         "pageInfo": {"hasNextPage": end_cursor is not None, "endCursor": end_cursor}, "nodes": nodes}}}}}
 
 
-def release(rid: int, tag: str, created: datetime, author=ME, draft: bool = False, repo: str = "acme/fraud") -> dict:
+def release(rid: int, tag: str, created: datetime, author=ME, draft: bool = False, repo: str = "acme/fraud",
+            published: datetime | None = None) -> dict:
+    """A release; `created` is the date of its commit, and it is published three minutes
+    later unless `published` says when (drafts are never published)."""
     return {
         "url": f"{API}/repos/{repo}/releases/{rid}",
         "html_url": f"https://github.com/{repo}/releases/tag/{tag}",
         "assets_url": f"{API}/repos/{repo}/releases/{rid}/assets",
         "id": rid, "node_id": f"RE_{rid}", "tag_name": tag, "target_commitish": "main", "name": f"Release {tag}",
         "draft": draft, "prerelease": False, "created_at": iso(created),
-        "published_at": None if draft else iso(created + timedelta(minutes=3)),
+        "published_at": None if draft else iso(published or created + timedelta(minutes=3)),
         "author": author, "assets": [], "body": "Changes: fraud model v7 behind the flag.",
     }
 

@@ -20,6 +20,29 @@ from typing import Any
 import responses
 
 REGISTRY_PREFIX = "wandb-registry-"
+# The version filter fields of W&B's "advanced" (ClickHouse-backed) registry search, with the
+# aliases the wandb client accepts for them (wandb/apis/public/registries/_utils.py): no updated_at.
+ADVANCED_VERSION_FIELDS = ("alias", "aliases", "artifact_created_at", "artifact_id", "artifact_metadata",
+                           "artifact_size", "created_at", "id", "metadata", "tag", "tags", "version", "version_index")
+
+
+class FilterRefused(Exception):
+    """A filter the organization's registry search does not accept."""
+
+
+def filter_fields(query: Any) -> set[str]:
+    """The field names a Mongo-style filter names, through $and/$or/$nor/$not."""
+    fields: set[str] = set()
+    if isinstance(query, dict):
+        for key, value in query.items():
+            if key in ("$and", "$or", "$nor"):
+                for part in value:
+                    fields |= filter_fields(part)
+            elif key == "$not":
+                fields |= filter_fields(value)
+            elif not key.startswith("$"):
+                fields.add(key.partition(".")[0])
+    return fields
 
 
 def iso(value: datetime) -> str:
@@ -143,6 +166,8 @@ class FakeWandb:
     projects: dict[str, list[str]] = field(default_factory=dict)
     runs: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
     memberships: list[dict] = field(default_factory=list)
+    advanced_search: bool = False  # the organization's registry search refuses updated_at
+    refusal_status: int = 200  # how the refusal comes: a GraphQL error in a 200, or in a 400
     failures: dict[int, int | tuple[int, dict]] = field(default_factory=dict)  # request no. -> status[, headers]
     bodies: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Any] = field(default_factory=list)  # every request, rejected ones too
@@ -183,6 +208,9 @@ class FakeWandb:
             return 500, {}, json.dumps({"errors": [{"message": str(exc)}]})
         except LookupError as exc:  # GraphQL reports these in the body of a 200
             return 200, {}, json.dumps({"data": None, "errors": [{"message": exc.args[0], "path": ["q0"]}]})
+        except FilterRefused as exc:
+            return self.refusal_status, {}, json.dumps({"data": None, "errors": [
+                {"message": exc.args[0], "path": ["q0", "orgEntity", "artifactMemberships"]}]})
         return 200, {}, json.dumps({"data": data})
 
     def answer_Viewer(self, variables, query):
@@ -232,6 +260,10 @@ class FakeWandb:
         data = {}
         for i in self.aliases(variables, "filter"):
             filters = json.loads(variables[f"filter{i}"] or "{}")
+            invalid = sorted(filter_fields(filters) - set(ADVANCED_VERSION_FIELDS)) if self.advanced_search else []
+            if invalid:
+                raise FilterRefused(f"Invalid filter fields: {', '.join(map(repr, invalid))}; must be one of: "
+                                    f"{', '.join(map(repr, ADVANCED_VERSION_FIELDS))}")
             nodes = [m for m in self.memberships
                      if matches({"name": m["artifactCollection"]["project"]["name"]}, registry)
                      and matches({"alias": [a["alias"] for a in m["aliases"]], "created_at": m["createdAt"],
