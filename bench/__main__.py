@@ -23,6 +23,7 @@ from bench.scales import SCALES, Scale
 
 BENCH_DIR = Path(__file__).resolve().parent
 BENCHMARKS = ("mlflow", "drafting", "startup", "saas")
+EXTRA = ("reliability",)  # only with --only: trials, not timings (bench/reliability_bench.py)
 
 
 def run_benchmark(name: str, scale: Scale, work: Path, log: Callable[[str], None]) -> list[Row]:
@@ -42,7 +43,11 @@ def run_benchmark(name: str, scale: Scale, work: Path, log: Callable[[str], None
         from bench.saas_bench import run_saas
 
         return run_saas(scale, work, log)
-    raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
+    if name == "reliability":
+        from bench.reliability_bench import run_reliability
+
+        return run_reliability(scale, work, log)
+    raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS + EXTRA)}")
 
 
 def run_benchmarks(scale: Scale, work: Path, only: Sequence[str] = BENCHMARKS,
@@ -65,8 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scale", choices=sorted(SCALES), default="full",
                         help="full: 10,000 and 50,000 MLflow runs, 100,000 stored runs (what RESULTS.md reports); "
                              "small: a few minutes; smoke: seconds, what the test suite runs")
-    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS),
-                        help="run only these benchmarks")
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS + EXTRA, default=list(BENCHMARKS),
+                        help="run only these benchmarks (reliability runs only when named)")
     parser.add_argument("--work", type=Path, help="keep seeded databases and stores here (default: a temp dir, removed)")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "out", help="where results go (default: bench/out)")
     parser.add_argument("--results", type=Path, default=BENCH_DIR / "RESULTS.md",
@@ -91,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command += " --only " + " ".join(args.only)
     json_path, md_path = write_outputs(args.out, rows, machine, scale.name, command, started_at, seconds)
     print(f"\n{render_console(rows)}\n\nwrote {json_path} and {md_path}")
-    if scale.name == "full" and not args.no_results:
+    if scale.name == "full" and not args.no_results and "reliability" not in args.only:  # trials: not RESULTS.md
         update_results_file(args.results, render_section(rows, machine, scale.name, command, started_at, seconds))
         print(f"updated {args.results}")
     missed = [r for r in rows if r.verdict == "MISSED"]
