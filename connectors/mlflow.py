@@ -546,8 +546,19 @@ def translate_error(instance: str, settings: MlflowSettings, exc: Exception) -> 
             "set token_env in the connector table to the name of the variable holding your token"
         return AuthError(instance, f"MLflow at {settings.tracking_uri} refused the credentials (HTTP {status}); {hint}.",
                          status)
+    if "incompleteread" in lowered or "connection broken" in lowered or "connection reset" in lowered \
+            or "connection aborted" in lowered or "remotedisconnected" in lowered:
+        # mlflow's client reports a transport error on some endpoints as HTTP 500: the server answered.
+        return TransientError(instance, f"MLflow at {settings.tracking_uri} broke off its answer part-way (connection "
+                                        "dropped or reset); everything saved so far is kept and the next harvest "
+                                        "resumes from there.")
+    connect_timeout = "connecttimeout" in lowered or "connect timeout" in lowered
+    if ("timed out" in lowered or "read timeout" in lowered) and not connect_timeout:
+        return TransientError(instance, f"MLflow at {settings.tracking_uri} did not answer within {settings.timeout} s; "
+                                        "the next harvest resumes from the last saved page. If the server is busy, "
+                                        "raise timeout in the connector table.")
     if "max retries exceeded" in lowered or "connection refused" in lowered or "failed to establish" in lowered \
-            or "name or service not known" in lowered or "timed out" in lowered:
+            or "name or service not known" in lowered or connect_timeout:
         return TransientError(instance, f"cannot reach MLflow at {settings.tracking_uri}. Check tracking_uri "
                                         "and that the server is running.")
     first_line = message.strip().splitlines()[0][:300] if message.strip() else type(exc).__name__

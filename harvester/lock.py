@@ -8,6 +8,7 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -93,8 +94,10 @@ def hold_lock_file(path: Path, name: str, unwritable: Callable[[OSError], Harves
             raise LockHeldError(f"Another harvest is running ({name} held{describe_holder(fd)}); "
                                 "this run exits without harvesting.") from None
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+            # Written before the old content is cut, so a reader never finds the file empty.
+            holder = f"{os.getpid()} {socket.gethostname()}\n".encode()
+            os.pwrite(fd, holder, 0)
+            os.ftruncate(fd, len(holder))
         except OSError as exc:
             raise unwritable(exc) from None
         yield
@@ -105,6 +108,9 @@ def hold_lock_file(path: Path, name: str, unwritable: Callable[[OSError], Harves
 def describe_holder(fd: int) -> str:
     """' by pid N' (' on HOST' when the holder wrote it) from a lock file's content."""
     words = os.pread(fd, 300, 0).decode("ascii", "replace").split()
+    if not words:  # the holder took the lock an instant ago and is writing its pid
+        time.sleep(0.05)
+        words = os.pread(fd, 300, 0).decode("ascii", "replace").split()
     if not words or not words[0].isdigit():
         return ""
     return f" by pid {words[0]}" + (f" on {words[1]}" if len(words) > 1 else "")

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from harvester.models import Evidence, Record
-from harvester.rules.metric_names import is_quality_metric, metric_unit, rank_key_metrics
+from harvester.rules.metric_names import is_quality_metric, rank_key_metrics
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -4,6 +4,7 @@ read-only, the connection pragmas, exclusive transactions, and refusing foreign 
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,8 +97,25 @@ def listen_for_pragmas(engine: sa.Engine) -> None:
 
 def use_write_ahead_log(conn: sa.Connection) -> None:
     """WAL, so readers never wait for the harvest writing. The mode is kept in the file, so it
-    is set once the file is known to be harvester's: never on another program's database."""
-    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+    is set once the file is known to be harvester's: never on another program's database.
+
+    Two processes switching a new file at once can deadlock on its locks, and SQLite then
+    answers one of them "database is locked" at once, without waiting (busy_timeout): that one
+    tries again, and usually finds the other has switched it already."""
+    import sqlite3
+
+    dbapi_conn = conn.connection.dbapi_connection  # below the engine's error translation
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if dbapi_conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise StoreError(f"The store {conn.engine.url.database} is busy ({exc}): another process held a "
+                                 "lock too long. Try again in a moment.") from None
+            time.sleep(0.05)
 
 
 @contextmanager

@@ -253,3 +253,25 @@ def test_registry_entries_without_a_name_or_version_are_malformed():
         "name": "fraud", "last_updated_timestamp": None, "aliases": {"champion": "2"}}
     v = read_model_version({"name": "fraud", "version": 3, "creation_timestamp": "soon", "current_stage": ["x"]})
     assert v["version"] == "3" and v["creation_timestamp"] is None and v["current_stage"] is None
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("API request to http://m/api/2.0/mlflow/experiments/search failed with exception ('Connection broken: "
+     "IncompleteRead(512 bytes read, 4096 more expected)', IncompleteRead(512 bytes read, 4096 more expected))",
+     "broke off its answer part-way"),
+    ("('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer'))", "broke off its answer part-way"),
+    ("HTTPConnectionPool(host='m', port=5000): Read timed out. (read timeout=2)", "did not answer within 2 s"),
+    ("HTTPConnectionPool(host='m', port=5000): Max retries exceeded with url: /api (Caused by "
+     "ConnectTimeoutError(<urllib3.connection.HTTPConnection>, 'Connection to m timed out. (connect timeout=2)'))",
+     "cannot reach MLflow at http://m:5000"),
+    ("HTTPConnectionPool(host='m', port=5000): Max retries exceeded with url: /api (Caused by "
+     "NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))",
+     "cannot reach MLflow at http://m:5000"),
+])
+def test_transport_faults_are_told_apart_and_retried_next_time(message, expected):
+    from harvester.connectors.mlflow import translate_error
+    from harvester.errors import TransientError
+
+    error = translate_error("mlflow-prod", MlflowSettings(tracking_uri="http://m:5000", timeout=2), Exception(message))
+    assert isinstance(error, TransientError)
+    assert expected in str(error) and "HTTP 500" not in str(error)

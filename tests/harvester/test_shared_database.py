@@ -261,3 +261,27 @@ def test_a_process_opening_a_store_being_migrated_waits_then_finds_it_current(da
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert read_store(url)[0] == sorted(MIGRATIONS)
+
+
+OPEN_AND_WRITE = """
+import sys
+from harvester.store import open_store
+store = open_store(sys.argv[1], "ada@example.com")
+store.set_state("opened-by", {"process": sys.argv[2]})
+store.close()
+"""
+
+
+def test_two_processes_creating_one_sqlite_store_at_once_both_succeed(tmp_path):
+    """Switching a new file to WAL from two processes at once can deadlock on SQLite's locks,
+    and SQLite answers one "database is locked" without waiting: it must try again."""
+    failures = []
+    for trial in range(20):
+        url = f"sqlite:///{tmp_path / f'store-{trial}.db'}"
+        procs = [subprocess.Popen([sys.executable, "-c", OPEN_AND_WRITE, url, str(n)], stderr=subprocess.PIPE, text=True)
+                 for n in range(2)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            if proc.returncode != 0:
+                failures.append(err.strip().splitlines()[-1] if err.strip() else f"exit {proc.returncode}")
+    assert failures == []
