@@ -432,6 +432,8 @@ def trial_kill(ref: Reference, work: Path, delay: float) -> Outcome:
     finished_first = running.proc.poll() is not None
     running.kill()
     killed = running.wait()
+    # It can finish between the poll and the signal: a clean exit then, not a survived kill.
+    finished_first = finished_first or killed.returncode == 0
     where = phase(ref.snapshot, url)
     detail = {"delay": round(delay, 2), "phase": "finished before the kill" if finished_first else where,
               "killed_exit": killed.returncode}
