@@ -57,6 +57,10 @@ class Connector:
     def check(self) -> None:
         """Validate what can be validated without the network (e.g. secrets are set)."""
 
+    def check_target(self) -> None:
+        """Before a harvest: refuse a source that reading would create (a file store's missing
+        folder). `doctor` skips this and reports such a source itself."""
+
     def fetch(self, stream: str, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
         raise NotImplementedError
 

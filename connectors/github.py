@@ -202,6 +202,35 @@ class GithubConnector(Connector):
                           updated_at=utcnow())
         return super().advance_cursor(stream, cursor, page, final)
 
+    # doctor -----------------------------------------------------------------------------------
+
+    def diagnose(self, since: datetime):
+        """Whom the token belongs to (GET /user) and how many of their pull requests merged
+        since `since` (one search request of one result: GitHub counts the rest)."""
+        from harvester.doctor import Diagnosis, identity_names, looks_like
+
+        where = f"[connectors.{self.instance}]"
+        d = Diagnosis(what="merged pull requests")
+        data = as_mapping(self.http.get("/user").data)
+        d.reachable = True
+        login, user_id = data.get("login") if isinstance(data.get("login"), str) else "", int_or_none(data.get("id"))
+        d.identity = f"{login or '(no login)'} (id {user_id})"
+        token = self.settings.token_env
+        if self.settings.user_id and user_id != self.settings.user_id:
+            d.add_problem(f"the token in {token} belongs to {login!r} (id {user_id}), not to user_id "
+                          f"{self.settings.user_id} in {where}.",
+                          f"Set {token} to a token of your own account, or fix user_id in {where}.")
+        elif login and login.lower() not in self.identity.all_handles \
+                and not looks_like(login, identity_names(self.identity)):
+            d.add_problem(f"the token in {token} belongs to {login!r}, who is neither in your handles nor looks "
+                          "like you: the harvest would collect their pull requests and reviews.",
+                          f"Set {token} to a token of your own account; if {login!r} is you, add \"{login}\" "
+                          "to [identity] handles.")
+        found = self.http.get("/search/issues", {"q": f"is:pr author:@me is:merged merged:>={search_time(since)}",
+                                                 "per_page": 1}).data
+        d.matching = int_or_none(as_mapping(found).get("total_count"))
+        return d
+
     # pull requests ------------------------------------------------------------------------
 
     def fetch_pull_requests(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:

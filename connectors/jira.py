@@ -151,6 +151,46 @@ class JiraConnector(Connector):
         zone = me.get("timeZone") if isinstance(me.get("timeZone"), str) else ""
         self._profile.update(me=sorted(user_ids(me)), time_zone=zone)
 
+    # doctor -----------------------------------------------------------------------------------
+
+    def diagnose(self, since: datetime):
+        """Whom the token belongs to (/myself) and how many issues of the harvest's query were
+        resolved since `since` (one page of at most page_size issues)."""
+        from itertools import islice
+
+        from harvester.doctor import Diagnosis, identity_names, looks_like
+
+        d = Diagnosis(what="resolved issues")
+        with self.translate_errors():
+            me = self.client().myself()
+            d.reachable = True
+            if not isinstance(me, dict) or not user_ids(me):
+                raise ConnectorError(self.instance, f"Jira at {self.settings.site} answered /myself without an "
+                                                    "account id; check url.")
+            zone_name = me.get("timeZone") if isinstance(me.get("timeZone"), str) else ""
+            self._profile.update(url=self.settings.site, me=sorted(user_ids(me)), time_zone=zone_name)
+            names = [me.get(k) for k in ("emailAddress", "name", "displayName") if isinstance(me.get(k), str)]
+            shown = me.get("displayName") or me.get("name") or ""
+            email = me.get("emailAddress") or ""
+            d.identity = f"{shown}{f' <{email}>' if email else ''} ({', '.join(sorted(self._profile['me']))})"
+            known = identity_names(self.identity, self.settings.email)
+            if names and not any(n.strip().lower() in self.identity.all_handles or looks_like(n, known)
+                                 for n in names):
+                d.add_problem(f"the token in {self.settings.token_env} belongs to {shown or email!r}, who neither "
+                              "matches your handles nor looks like you: the harvest would collect their issues.",
+                              f"Set {self.settings.token_env} to a token of your own account (and email in "
+                              f"{self.where}); if it is you, add your Jira email to [identity] handles.")
+            zone = load_zone(self._profile.get("time_zone"))
+            start = format_jql_time(since, zone)
+            jql = build_jql(self.settings.jql, self.settings.projects, start, start)
+            mine = frozenset(self._profile.get("me") or ())
+            issues = list(islice(self.search(jql), self.settings.page_size))
+        records = [r for r in self.parse_each(issues, lambda i: parse_issue(i, self.instance, self.settings.site,
+                                                                             mine, self.settings))]
+        d.matching = sum(1 for r in records if r.mine)
+        d.capped = len(issues) >= self.settings.page_size
+        return d
+
     # fetch --------------------------------------------------------------------------------
 
     def fetch(self, stream: str, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:

@@ -34,6 +34,9 @@ RUN_TYPE_TAG = "mlflow.runType"  # e.g. "genai_evaluate", set by mlflow.genai.ev
 # The plural nouns the harvest summary prints for skipped items.
 RUNS, MODELS, VERSIONS = "runs", "registered models", "model versions"
 MAX_MS = 253402300799999  # 9999-12-31T23:59:59.999Z, the last instant a datetime holds
+# URI schemes MLflow's tracking client reads; a database scheme may carry a driver (postgresql+psycopg).
+TRACKING_SCHEMES = ("http", "https", "file", "databricks", "sqlite", "postgresql", "mysql", "mssql")
+DIAGNOSE_RUNS = 1000  # runs `harvester doctor` reads to see who logs them
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,19 @@ class MlflowSettings:
     def __post_init__(self):
         if not 1 <= self.max_results <= 50000:
             raise ValueError("max_results must be between 1 and 50000 (the MLflow server's limit)")
+        check_tracking_uri(self.tracking_uri)
+
+
+def check_tracking_uri(uri: str) -> None:
+    """Refuse a URI MLflow cannot read."""
+    from urllib.parse import urlsplit
+
+    if not uri.strip():
+        raise ValueError("tracking_uri is empty: set it to the server's address, e.g. https://mlflow.example.com")
+    scheme = urlsplit(uri.strip()).scheme.lower()
+    if len(scheme) > 1 and scheme.split("+")[0] not in TRACKING_SCHEMES:  # one letter: a Windows drive
+        raise ValueError(f"tracking_uri {uri!r} has the unknown scheme {scheme}://. Use http(s)://, file:// or "
+                         f"a database URI ({', '.join(TRACKING_SCHEMES)}).")
 
 
 class MlflowConnector(Connector):
@@ -83,6 +99,14 @@ class MlflowConnector(Connector):
             return self.settings.ui_url.rstrip("/")
         uri = self.settings.tracking_uri
         return uri.rstrip("/") if uri.startswith(("http://", "https://")) else ""
+
+    def check_target(self) -> None:
+        missing = missing_file_store(self.settings.tracking_uri)
+        if missing is not None:
+            from harvester.errors import ConfigError
+
+            raise ConfigError(f"[connectors.{self.instance}]: tracking_uri points to the folder {missing}, which does "
+                              "not exist. Give the mlruns folder MLflow writes, or the server's http(s):// address.")
 
     def check(self) -> None:
         where = f"[connectors.{self.instance}]"
@@ -237,6 +261,59 @@ class MlflowConnector(Connector):
         return Cursor(source=self.instance, stream=stream, value=value,
                       state={"running": sorted(running), "marks": marks}, updated_at=utcnow())
 
+    # doctor -------------------------------------------------------------------------------------
+
+    def diagnose(self, since: datetime):
+        """Who logged the runs started since `since`: one runs search over every selected
+        experiment, newest first and bounded by DIAGNOSE_RUNS, counted by mlflow.user."""
+        from harvester.doctor import Diagnosis, find_near_misses, identity_names, report_near_misses
+
+        where = f"[connectors.{self.instance}]"
+        d = Diagnosis(what="runs")
+        missing = missing_file_store(self.settings.tracking_uri)
+        if missing is not None:  # mlflow would create the folder, and report an empty store
+            d.reachable = False
+            d.add_problem(f"tracking_uri points to the folder {missing}, which does not exist.",
+                          f"Fix tracking_uri in {where}: an MLflow file store is the folder holding your "
+                          "experiments (often ./mlruns).")
+            return d
+        d.identity = os.environ.get(self.settings.username_env, "") if self.settings.username_env else ""
+        with self._scoped_env(), self._translate_errors():
+            runs = self.sample_runs(f"attributes.start_time >= {to_ms(since)}", DIAGNOSE_RUNS)
+        d.reachable = True
+        if not self._experiments:
+            d.notes.append("no active experiment is selected (check experiments and exclude_experiments)")
+        owners: dict[str, int] = {}
+        for run in runs:
+            run = run if isinstance(run, Mapping) else {}
+            tags = kv(run["data"].get("tags")) if isinstance(run.get("data"), Mapping) else {}
+            info = run["info"] if isinstance(run.get("info"), Mapping) else {}
+            owner = (text(tags.get("mlflow.user")) or text(info.get("user_id"))).strip()
+            if owner:
+                owners[owner] = owners.get(owner, 0) + 1
+        d.matching = sum(n for owner, n in owners.items() if owner.lower() in self.handles)
+        d.capped = len(runs) >= DIAGNOSE_RUNS
+        d.near_misses = find_near_misses(owners, self.handles, identity_names(self.identity, *self.settings.handles))
+        report_near_misses(d, where, "runs", since)
+        if runs and not d.matching and not d.near_misses:
+            seen = ", ".join(sorted(owners, key=lambda o: -owners[o])[:5]) or "none"
+            d.add_problem(f"none of the {len(runs)} runs since {since:%Y-%m-%d} is logged by your handles "
+                          f"({', '.join(sorted(self.handles))}); their mlflow.user values: {seen}.",
+                          "Add the mlflow.user value of your runs to [identity] handles.")
+        return d
+
+    def sample_runs(self, filter_string: str, limit: int) -> list[dict]:
+        """The newest `limit` runs matching a filter, in one request."""
+        ids = list(self.experiments())
+        if not ids:
+            return []
+        order = ("attributes.start_time DESC",)
+        creds = rest_host_creds(self.client)
+        if creds is not None:
+            return list(stream_runs_page(creds, ids, filter_string, limit, order, None, PageToken(), self.instance))
+        page = self.client.search_runs(ids, filter_string=filter_string, max_results=limit, order_by=list(order))
+        return [run_to_json(run) for run in page]
+
     # registry ---------------------------------------------------------------------------------
 
     def fetch_registry(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
@@ -315,6 +392,21 @@ def handle_start(handle: str, cursor: Cursor | None, window: HarvestWindow) -> d
     if mark:
         return datetime.fromisoformat(mark) - RUN_OVERLAP
     return window.start(cursor, RUN_OVERLAP)
+
+
+def missing_file_store(uri: str) -> str | None:
+    """The folder of a file:// (or plain path) tracking URI when it does not exist."""
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        folder = Path(unquote(parsed.path))
+    elif parsed.scheme == "" and uri:
+        folder = Path(uri).expanduser()
+    else:
+        return None
+    return None if folder.is_dir() else str(folder)
 
 
 def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:

@@ -135,6 +135,27 @@ class WandbConnector(Connector):
                                                     "set entities and handles in the connector table.")
         return self._viewer
 
+    def diagnose(self, since: datetime):
+        """Whom the API key belongs to (one viewer query), against the usernames whose runs
+        the harvest fetches. Runs are not counted: that takes a request per few projects."""
+        from harvester.doctor import Diagnosis, identity_names, looks_like
+
+        d = Diagnosis()
+        viewer = self.viewer()
+        d.reachable = True
+        username = viewer["username"]
+        d.identity = f"{username} (default entity {viewer.get('entity') or '-'})"
+        wanted = [n.lower() for n in self.usernames()]
+        if username.lower() not in wanted and not looks_like(username, identity_names(self.identity)):
+            d.add_problem(f"the key in {self.settings.token_env} belongs to {username!r}, but runs are fetched for "
+                          f"{', '.join(self.usernames())}.",
+                          f"Set {self.settings.token_env} to your own API key; if {username!r} is you, add "
+                          f"\"{username}\" to [identity] handles.")
+        elif username.lower() not in wanted:
+            d.add_problem(f"runs are fetched for {', '.join(self.usernames())}, but the key belongs to {username!r}.",
+                          f"Add \"{username}\" to [identity] handles (W&B matches runs by username).")
+        return d
+
     def usernames(self) -> list[str]:
         """Usernames whose runs are fetched: my handles (else the key's user) and service accounts."""
         names = [h.strip() for h in (*self.identity.handles, *self.settings.handles) if h.strip() and "@" not in h]

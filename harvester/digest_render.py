@@ -13,8 +13,10 @@ from harvester.digest import Digest, DigestSettings
 from harvester.redact import redact
 
 FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif"
+# Long URLs, run ids and commands break anywhere rather than widen the page past a phone's screen.
+WRAP = "overflow-wrap:anywhere;word-break:break-word"
 CODE = "font-family:Menlo,Consolas,'Courier New',monospace;font-size:12px;background:#f3f4f6;" \
-       "border:1px solid #e5e7eb;border-radius:4px;padding:2px 6px;color:#111827;white-space:nowrap"
+       f"border:1px solid #e5e7eb;border-radius:4px;padding:2px 6px;color:#111827;{WRAP}"
 MUTED = "color:#6b7280;font-size:13px"
 
 
@@ -108,11 +110,12 @@ def render_html(digest: Digest) -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>harvester digest {escape(digest.week)}</title></head>\n"
             '<body style="margin:0;padding:0;background:#f9fafb">\n'
-            '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f9fafb">'
-            '<tr><td align="center" style="padding:24px 12px">\n'
             '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-            'style="max-width:680px;background:#ffffff;border:1px solid #e5e7eb;border-radius:8px">'
-            '<tr><td style="padding:24px 28px">\n'
+            'style="background:#f9fafb;table-layout:fixed">'
+            '<tr><td align="center" style="padding:16px 8px">\n'
+            '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
+            'style="max-width:680px;background:#ffffff;border:1px solid #e5e7eb;border-radius:8px;table-layout:fixed">'
+            f'<tr><td style="padding:20px 16px;{WRAP}">\n'
             + "\n".join(body) +
             "\n</td></tr></table>\n</td></tr></table>\n</body></html>\n")
 
@@ -130,10 +133,11 @@ def _header(digest: Digest) -> str:
 
 
 def _commands(rows: list[tuple[str, str]]) -> str:
-    cells = "".join(f'<tr><td style="{FONT};{MUTED};padding:2px 8px 2px 0;width:56px;vertical-align:middle">{escape(label)}</td>'
-                    f'<td style="padding:2px 0"><code style="{CODE}">{escape(cmd)}</code></td></tr>'
+    cells = "".join(f'<tr><td style="{FONT};{MUTED};padding:4px 8px 2px 0;width:56px;vertical-align:top">{escape(label)}</td>'
+                    f'<td style="padding:2px 0;{WRAP}"><code style="{CODE}">{escape(cmd)}</code></td></tr>'
                     for label, cmd in rows)
-    return f'<table role="presentation" cellpadding="0" cellspacing="0" style="margin-top:10px">{cells}</table>'
+    return (f'<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
+            f'style="margin-top:10px;table-layout:fixed">{cells}</table>')
 
 
 def _link(url: str, label: str) -> str:

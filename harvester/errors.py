@@ -49,6 +49,12 @@ class NotFoundError(HarvesterError):
     exit_code = 2
 
 
+class StateError(HarvesterError):
+    """A draft or entry not in a state the change applies to, e.g. confirming a rejected draft."""
+
+    exit_code = 2
+
+
 class MalformedItemError(HarvesterError):
     """One item of a source's answer cannot be read (a required field missing or of the wrong
     type). The connector skips and counts it; the rest of the source goes on."""

@@ -20,7 +20,7 @@ from harvester.rubric import load_framework
 from harvester.requests_counter import count_requests
 from harvester.settings import build_settings
 from harvester.store import Store
-from harvester.timeutil import parse_since
+from harvester.timeutil import parse_past, parse_since
 
 ProgressFn = Callable[[str, str, int], None]
 
@@ -35,6 +35,7 @@ class SourceResult:
     error: str | None = None
     streams: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)  # malformed items, by plural noun
+    since: datetime | None = None  # the earliest start any of its streams read from (cursor or window)
 
     @property
     def ok(self) -> bool:
@@ -56,7 +57,8 @@ class HarvestSummary:
         return {
             "ok": self.ok,
             "since": self.since.isoformat(),
-            "sources": [{"source": s.source, "type": s.type, "records": s.records, "requests": s.requests,
+            "sources": [{"source": s.source, "type": s.type, "since": s.since.isoformat() if s.since else None,
+                         "records": s.records, "requests": s.requests,
                          "seconds": round(s.seconds, 3), "streams": s.streams, "error": s.error,
                          "skipped_malformed": s.skipped,
                          "drafts_new": d.by_source.get((s.source, "new"), 0),
@@ -71,6 +73,9 @@ def create_connectors(config: Config, names: Sequence[str] | None = None) -> lis
     """Build and check the selected connector instances; every config problem is raised
     before anything is fetched or written."""
     instances = config.connectors
+    if not instances and config.path is None:
+        raise ConfigError("No config file found (looked for --config, $HARVESTER_CONFIG, ./harvester.toml and the "
+                          "app dir). Create one with `harvester init`, then add a [connectors.<name>] table.")
     if not instances:
         raise ConfigError(f"{config.label}: no [connectors.<name>] table. Add one (see config.example.toml) "
                           "or run `harvester init`.")
@@ -80,12 +85,30 @@ def create_connectors(config: Config, names: Sequence[str] | None = None) -> lis
             raise ConfigError(f"{config.label}: no connector named {missing[0]!r}. "
                               f"Configured: {', '.join(sorted(instances))}.")
     selected = [instances[n] for n in (names or sorted(instances))]
+    check_secrets_set(selected)
     connectors = []
     for inst in selected:
         connector = create_connector(inst, config)
         connector.check()
+        connector.check_target()
         connectors.append(connector)
     return connectors
+
+
+def check_secrets_set(instances: Sequence[ConnectorInstance]) -> None:
+    """Name every environment variable the selected connectors need and lack, at once."""
+    import os
+
+    missing = [(value, f"{inst.where} {key}") for inst in instances for key, value in inst.table.items()
+               if key.endswith("_env") and isinstance(value, str) and value and not os.environ.get(value)]
+    if len(missing) == 1:
+        name, where = missing[0]
+        raise ConfigError(f"{where}: environment variable {name} is not set. Export it (export {name}=...) "
+                          "or remove the key.")
+    if missing:
+        listed = "; ".join(f"environment variable {name} is not set ({where})" for name, where in missing)
+        exports = " ".join(f"export {name}=..." for name in dict.fromkeys(name for name, _ in missing))
+        raise ConfigError(f"{listed}. Export them ({exports}) or remove the keys.")
 
 
 def create_connector(inst: ConnectorInstance, config: Config) -> Connector:
@@ -121,6 +144,8 @@ def harvest_source(store: Store, connector: Connector, window: HarvestWindow, pa
 def harvest_stream(store: Store, connector: Connector, stream: str, window: HarvestWindow, page_size: int,
                    result: SourceResult, progress: ProgressFn | None) -> int:
     cursor = store.load_cursor(connector.instance, stream)
+    start = window.start(cursor)
+    result.since = start if result.since is None else min(result.since, start)
     page: list[Record] = []
     count = 0
     for record in connector.fetch(stream, cursor, window):
@@ -155,7 +180,8 @@ def plan_harvest(config: Config, since: str | None = None, names: Sequence[str] 
     from harvester.drafting import load_rules
 
     now = utcnow()
-    window = HarvestWindow(since=parse_since(since or config.harvest.default_since, now), forced=since is not None,
+    start = parse_past(since, "--since", now) if since else parse_since(config.harvest.default_since, now)
+    window = HarvestWindow(since=start, forced=since is not None,
                            started_at=now)
     rules = load_rules(config)
     load_framework(config.rubric.framework or None)

@@ -1,11 +1,14 @@
-"""One harvest at a time: `harvest` and `nightly` take the same locks. Per app dir an OS lock
-file; per store a lock of its own (a PostgreSQL advisory lock, or a lock file next to the
-SQLite file), so two machines with their own app dirs sharing one database never harvest
-it at once. A run that finds a lock taken exits at once with LOCK_HELD_EXIT."""
+"""One harvest at a time: `harvest` and `nightly` take the same locks. In the app dir an OS
+lock file named after the store (`harvest.lock` for the default store), so two configs with
+their own stores in one app dir never block each other; per store a lock of its own (a
+PostgreSQL advisory lock, or a lock file next to the SQLite file), so two machines with their
+own app dirs sharing one database never harvest it at once. A run that finds a lock taken
+exits at once with LOCK_HELD_EXIT."""
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import socket
 import time
@@ -13,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from harvester.config import AppDirError, app_dir, describe_unwritable
+from harvester.config import AppDirError, app_dir, default_store_url, describe_unwritable
 from harvester.errors import HarvesterError, StoreError
 
 if TYPE_CHECKING:
@@ -23,6 +26,21 @@ LOCK_FILENAME = "harvest.lock"
 STORE_LOCK_SUFFIX = ".harvest.lock"  # next to a SQLite store: <file>.harvest.lock
 LOCK_HELD_EXIT = 75  # EX_TEMPFAIL: another run holds the lock; try again later
 STORE_LOCK_PURPOSE = "harvest"
+
+
+def name_for_store(store_url: str, stem: str, suffix: str) -> str:
+    """`stem + suffix` for the default store; `stem-<hash of the store URL>suffix` for any other.
+    The password is left out of the hash, so changing it never changes the name."""
+    if store_url == default_store_url():
+        return stem + suffix
+    from harvester.store.faults import hide_password
+
+    return f"{stem}-{hashlib.sha256(hide_password(store_url).encode()).hexdigest()[:10]}{suffix}"
+
+
+def app_lock_path(store_url: str) -> Path:
+    """The app dir's harvest lock for one store."""
+    return app_dir() / name_for_store(store_url, "harvest", ".lock")
 
 
 class LockHeldError(HarvesterError):

@@ -174,6 +174,7 @@ class Entry:
     metrics: tuple[Metric, ...] = ()
     outcome: str | None = None
     created_at: datetime | None = None
+    deleted_at: datetime | None = None  # soft-deleted: out of the journal, kept in the store
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -189,3 +190,20 @@ class Entry:
             "metrics": [m.as_dict() for m in self.metrics],
             "outcome": self.outcome,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One change the engineer made to a draft or an entry (`item_type` "draft" or "entry")."""
+
+    item_type: str
+    item_id: int
+    action: str
+    changed_at: datetime
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    via: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"action": self.action, "at": self.changed_at.isoformat(), "before": self.before,
+                "after": self.after, "via": self.via}

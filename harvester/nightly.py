@@ -28,7 +28,7 @@ log = logging.getLogger("harvester")
 class NightlySettings:
     digest_weekday: str = "monday"  # "" or "never": nightly never sends the digest
     sources: tuple[str, ...] = ()  # default: every configured connector
-    log_file: str = ""  # default: harvester.log in the app dir
+    log_file: str = ""  # default: harvester.log in the app dir (harvester-<hash>.log for a store not the default)
     log_max_bytes: int = 1_000_000
     log_backups: int = 5
     # Once a week every source is read again over [harvest] default_since, as a backfill would,
@@ -47,6 +47,8 @@ class NightlySettings:
             raise ValueError(f"full_reread must be \"digest_day\", a day name (monday ... sunday) or \"never\", "
                              f"not {self.full_reread!r}")
         object.__setattr__(self, "full_reread", reread)
+        if self.log_max_bytes < 1024 or self.log_backups < 0:
+            raise ValueError("log_max_bytes must be at least 1024 and log_backups at least 0")
 
     @property
     def full_reread_day(self) -> str:
@@ -56,8 +58,6 @@ class NightlySettings:
         if self.full_reread == "digest_day":
             return self.digest_weekday or "monday"
         return self.full_reread
-        if self.log_max_bytes < 1024 or self.log_backups < 0:
-            raise ValueError("log_max_bytes must be at least 1024 and log_backups at least 0")
 
     @property
     def log_path(self) -> Path:
@@ -65,7 +65,18 @@ class NightlySettings:
 
 
 def load_nightly_settings(config: Config) -> NightlySettings:
-    return build_settings(NightlySettings, config.section("nightly"), config.where("nightly"))
+    settings = build_settings(NightlySettings, config.section("nightly"), config.where("nightly"))
+    if not settings.log_file:
+        settings = replace(settings, log_file=str(default_log_path(config.store_url)))
+    return settings
+
+
+def default_log_path(store_url: str) -> Path:
+    """The app dir's log for one store, so two configs in one app dir keep their own logs."""
+    from harvester.lock import name_for_store
+
+    stem, _, suffix = LOG_FILENAME.rpartition(".")
+    return app_dir() / name_for_store(store_url, stem, "." + suffix)
 
 
 def today_for_schedule(explicit: str | None = None) -> date:

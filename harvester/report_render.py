@@ -15,7 +15,8 @@ from typing import Callable
 from urllib.parse import quote, urlsplit
 
 from harvester.kinds import kind_of
-from harvester.report import DEFAULT_OUTCOME_PROMPT, Report, ReportEntry
+from harvester.report import DEFAULT_OUTCOME_PROMPT, MonthSummary, Report, ReportEntry
+from harvester.wording.numbers import plural
 
 FORMATS = ("md", "html", "json")
 
@@ -80,7 +81,7 @@ def render_markdown(report: Report) -> str:
     meta = [f"**Period:** {escape_md(describe_period(report))}", f"**Framework:** {escape_md(report.framework.name)}"]
     if report.level:
         meta.append(f"**Level:** {escape_md(report.level.title)}")
-    meta.append(f"{report.total} journal entries")
+    meta.append(plural(report.total, "journal entry", "journal entries"))
     out += [" · ".join(meta), ""]
     if report.unmapped:
         out += [f"**{report.unmapped_hint(escape_md, md_code)}**", ""]
@@ -93,8 +94,8 @@ def render_markdown(report: Report) -> str:
     else:
         out.append("No measured results or business outcomes recorded in this period yet.")
     out += ["", "### Timeline", ""]
-    for month in report.recap.timeline:
-        out.append(f"- **{month.month}**: {describe_month(month.kinds, len(month.entries))}")
+    for label, month in timeline_rows(report.recap.timeline):
+        out.append(f"- **{label}**: {describe_month(month.kinds, len(month.entries))}")
 
     out += ["", "## Performance by dimension", ""]
     for section in report.sections:
@@ -147,6 +148,27 @@ def describe_period(report: Report) -> str:
     span = (f"{report.since:%Y-%m-%d} to {report.last_day:%Y-%m-%d}" if report.since
             else f"up to {report.last_day:%Y-%m-%d}")
     return span if report.period in (span, "") or report.period.startswith("everything") else f"{report.period} ({span})"
+
+
+def timeline_rows(timeline: tuple[MonthSummary, ...]) -> list[tuple[str, MonthSummary]]:
+    """(label, month) per month with entries; a run of empty months is one row, '2026-08 to 2026-10'."""
+    rows: list[tuple[str, MonthSummary]] = []
+    empty: list[str] = []
+
+    def close_empty() -> None:
+        if empty:
+            label = empty[0] if len(empty) == 1 else f"{empty[0]} to {empty[-1]}"
+            rows.append((label, MonthSummary(label, ())))
+            empty.clear()
+
+    for month in timeline:
+        if month.entries:
+            close_empty()
+            rows.append((month.month, month))
+        else:
+            empty.append(month.month)
+    close_empty()
+    return rows
 
 
 def describe_month(kinds: dict[str, int], count: int) -> str:
@@ -223,7 +245,7 @@ def render_html(report: Report) -> str:
     meta = [describe_period(report), f"framework {report.framework.name}"]
     if report.level:
         meta.append(f"level {report.level.title}")
-    meta.append(f"{report.total} journal entries")
+    meta.append(plural(report.total, "journal entry", "journal entries"))
     body: list[str] = [f"<header><h1>{esc(title)}</h1><p class=\"meta\">{esc(' · '.join(meta))}</p>"]
     if report.unmapped:
         body.append(f'<p class="notice">{report.unmapped_hint(esc, lambda c: f"<code>{esc(c)}</code>")}</p>')
@@ -238,9 +260,9 @@ def render_html(report: Report) -> str:
     else:
         body.append("<p>No measured results or business outcomes recorded in this period yet.</p>")
     body.append("<h3>Timeline</h3><table><thead><tr><th>Month</th><th>Entries</th><th>What</th></tr></thead><tbody>")
-    for m in report.recap.timeline:
+    for label, m in timeline_rows(report.recap.timeline):
         what = describe_kinds(m.kinds) or "-"
-        body.append(f"<tr><td>{m.month}</td><td>{len(m.entries)}</td><td>{esc(what)}</td></tr>")
+        body.append(f"<tr><td>{label}</td><td>{len(m.entries)}</td><td>{esc(what)}</td></tr>")
     body.append("</tbody></table></section>")
 
     body.append('<section id="performance"><h2>Performance by dimension</h2>')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, datetime, timedelta, timezone
 
@@ -9,16 +10,28 @@ from harvester.errors import ConfigError
 from harvester.models import ensure_utc, utcnow
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([hdwmy])\s*$")
-_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
-          "m": timedelta(days=30), "y": timedelta(days=365)}
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def months_before(value: datetime, months: int) -> datetime:
+    """The same day and time `months` calendar months earlier; a day the month lacks
+    (31 March less one month) becomes that month's last day."""
+    index = value.year * 12 + value.month - 1 - months
+    year, month = divmod(index, 12)
+    day = min(value.day, calendar.monthrange(year, month + 1)[1])
+    return value.replace(year=year, month=month + 1, day=day)
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """'90d', '12w', '6m', '1y', '36h' or an ISO date/datetime -> aware UTC datetime."""
+    """'90d', '12w', '36h', '6m' or '1y' (calendar months and years), or an ISO date/datetime
+    -> aware UTC datetime."""
     now = now or utcnow()
     match = _RELATIVE.match(text)
     if match:
-        return now - int(match.group(1)) * _UNITS[match.group(2)]
+        count, unit = int(match.group(1)), match.group(2)
+        if unit in "my":
+            return months_before(now, count * (12 if unit == "y" else 1))
+        return now - count * _UNITS[unit]
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -26,6 +39,15 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
             f"Cannot read the time {text!r}: use a span such as 90d, 12w, 6m, 1y or a date such as 2026-08-01."
         ) from None
     return ensure_utc(parsed)
+
+
+def parse_past(text: str, option: str = "--since", now: datetime | None = None) -> datetime:
+    """parse_since, refusing a start in the future (it would select nothing)."""
+    now = now or utcnow()
+    value = parse_since(text, now)
+    if value > now:
+        raise ConfigError(f"{option} {text.strip()} is in the future. Give a past date, or a span such as 90d or 6m.")
+    return value
 
 
 def to_ms(value: datetime) -> int:
@@ -56,7 +78,7 @@ def period_of(value: datetime, unit: str) -> str:
 
 def period_bounds(label: str) -> tuple[datetime, datetime]:
     """'2026-Q3' | '2026-H2' | '2026-07' | '2026' -> [start, end) in UTC."""
-    m = re.fullmatch(r"(\d{4})(?:-(Q[1-4]|H[12]|\d{2}))?", label.strip())
+    m = re.fullmatch(r"(\d{4})(?:-(Q[1-4]|H[12]|\d{2}))?", label.strip().upper())
     if not m:
         raise ConfigError(f"Cannot read the period {label!r}: use 2026, 2026-H2, 2026-Q3 or 2026-07.")
     year, part = int(m.group(1)), m.group(2)

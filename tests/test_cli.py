@@ -160,6 +160,7 @@ def test_harvest_waits_for_no_one_while_another_harvest_holds_the_lock(tmp_path,
     cfg = tmp_path / "h.toml"
     cfg.write_text('[identity]\nhandles = ["ada"]\n[connectors.m]\ntype = "mlflow"\n'
                    f'tracking_uri = "{(tmp_path / "mlruns").as_uri()}"\n')
+    (tmp_path / "mlruns").mkdir()
     fd = os.open(isolated_home / LOCK_FILENAME, os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:

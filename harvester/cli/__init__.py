@@ -28,10 +28,10 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def register_commands() -> None:
-    from harvester.cli import digest, drafts, harvesting, journal, nightly, setup
-    from harvester.cli import report, retag, search, tags
+    from harvester.cli import digest, doctor, drafts, harvesting, journal, nightly, setup
+    from harvester.cli import report, retag, review, search, tags
 
-    for module in (harvesting, drafts, journal, setup, nightly, digest, report, search, tags, retag):
+    for module in (harvesting, drafts, journal, setup, nightly, doctor, digest, report, search, tags, retag, review):
         module.register(cli)
 
 

@@ -57,9 +57,10 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.argument("entry_id", type=int)
     @click.argument("text")
+    @click.option("--replace", is_flag=True, help="Overwrite an outcome the entry already has.")
     @json_option
     @pass_app
-    def outcome(app, entry_id, text, as_json):
+    def outcome(app, entry_id, text, replace, as_json):
         """Record the online or business result of a journal entry.
 
         \b
@@ -68,6 +69,10 @@ def register(cli: click.Group) -> None:
         Only the entry's outcome changes; its text stays yours as confirmed."""
         if not text.strip():
             raise click.UsageError("The outcome text is empty; nothing was changed.")
+        current = app.store.get_entry(entry_id).outcome
+        if current and current != text.strip() and not replace:
+            raise click.UsageError(f"Entry {entry_id} already has the outcome {one_line(current)!r}; add --replace "
+                                   "to overwrite it.")
         entry = app.store.update_entry(entry_id, outcome=text.strip())
         if as_json:
             echo_json(entry.as_json())

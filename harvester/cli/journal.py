@@ -1,35 +1,103 @@
-"""`journal` and `log`."""
+"""`journal` (list, show, edit, delete, restore) and `log`."""
 
 from __future__ import annotations
 
 import click
 
-from harvester.cli.app import echo_json, json_option, pass_app
+from harvester.cli.app import App, echo_json, json_option, pass_app
 from harvester.cli.output import say
 from harvester.safe_text import one_line
 
 
 def register(cli: click.Group) -> None:
-    @cli.command()
+    @cli.group(invoke_without_command=True)
     @click.option("--since", help="Only entries from this time on: 90d, 6m or a date.")
     @json_option
-    @pass_app
-    def journal(app, since, as_json):
-        """Your confirmed journal entries, newest first."""
-        from harvester.timeutil import parse_since
+    @click.pass_context
+    def journal(ctx, since, as_json):
+        """Your confirmed journal entries, newest first; show, edit, delete or restore one.
 
-        entries = app.store.list_entries(since=parse_since(since) if since else None)
+        \b
+        Examples:
+          harvester journal --since 90d
+          harvester journal show 12
+          harvester journal edit 12 --text "Raised fraud recall to 0.87"
+          harvester journal delete 12        (kept, and back with: journal restore 12)"""
+        if ctx.invoked_subcommand is not None:
+            return
+        app = ctx.find_object(App)
+        from harvester.timeutil import parse_past
+
+        entries = app.store.list_entries(since=parse_past(since) if since else None)
         if as_json:
             echo_json([e.as_json() for e in entries])
             return
         if not entries:
-            say("The journal is empty. Confirm drafts (`harvester drafts list`) or add a note with `harvester log`.")
+            from harvester.commands import command_prefix
+
+            command = command_prefix(app.config)
+            say(f"The journal is empty. Confirm drafts (`{command} drafts list`) or add a note with `{command} log`.")
             return
         for e in entries:
             tags = f"  [{one_line(', '.join(e.tags))}]" if e.tags else ""
             say(f"{e.occurred_at:%Y-%m-%d}  #{e.id:<4} {one_line(e.text)}{tags}")
+            if e.outcome:
+                say(f"              outcome: {one_line(e.outcome)}")
             for ev in e.evidence:
                 say(f"              {one_line(ev.url)}")
+
+    @journal.command("show")
+    @click.argument("entry_id", type=int)
+    @json_option
+    @pass_app
+    def show(app, entry_id, as_json):
+        """Show one entry: text, date, tags, outcome, evidence and its history (deleted ones too)."""
+        from harvester.cli.history import format_history_lines
+
+        entry = app.store.get_entry(entry_id, include_deleted=True)
+        events = app.store.history("entry", entry_id)
+        if as_json:
+            echo_json({**entry.as_json(), "deleted_at": entry.deleted_at.isoformat() if entry.deleted_at else None,
+                       "history": [e.as_json() for e in events]})
+            return
+        for line in format_entry(entry):
+            say(line)
+        for line in format_history_lines(events):
+            say(line)
+
+    @journal.command("edit")
+    @click.argument("entry_id", type=int)
+    @click.option("--text", help="New wording. Without it, $EDITOR opens the entry.")
+    @pass_app
+    def edit(app, entry_id, text):
+        """Reword a journal entry; the earlier wording stays in its history."""
+        from harvester.cli.wording_input import read_new_wording
+
+        entry = app.store.get_entry(entry_id)
+        text = read_new_wording(entry.text, text)
+        if text is None or text == entry.text:
+            say("No change.")
+            return
+        app.store.edit_entry(entry_id, text)
+        say(f"Entry {entry_id} updated.")
+
+    @journal.command("delete")
+    @click.argument("entry_id", type=int)
+    @pass_app
+    def delete(app, entry_id):
+        """Take an entry out of the journal and the report. It is kept: `journal restore ID` brings it back."""
+        from harvester.commands import command_prefix
+
+        app.store.delete_entry(entry_id)
+        say(f"Deleted entry {entry_id}; undo with `{command_prefix(app.config)} journal restore {entry_id}`.")
+
+    @journal.command("restore")
+    @click.argument("entry_id", type=int)
+    @pass_app
+    def restore(app, entry_id):
+        """Put a deleted entry back in the journal."""
+        app.store.restore_entry(entry_id)
+        say(f"Restored entry {entry_id} to the journal.")
 
     @cli.command("log")
     @click.argument("text")
@@ -58,3 +126,18 @@ def register(cli: click.Group) -> None:
             echo_json(entry.as_json())
         else:
             say(f"Logged entry {entry.id} ({', '.join(entry.tags) or 'untagged'}).")
+
+
+def format_entry(e) -> list[str]:
+    deleted = f" · deleted {e.deleted_at:%Y-%m-%d %H:%M} UTC" if e.deleted_at else ""
+    draft = f", from draft #{e.draft_id}" if e.draft_id is not None else ""
+    lines = [f"Entry #{e.id}{deleted}",
+             f"  {one_line(e.kind)} on {one_line(e.subject) or '-'} ({one_line(e.source)}{draft}), "
+             f"{e.occurred_at:%Y-%m-%d %H:%M} UTC",
+             "", f"  {one_line(e.text)}", "",
+             f"  tags: {one_line(', '.join(e.tags)) or '-'}",
+             f"  outcome: {one_line(e.outcome) if e.outcome else '-'}"]
+    if e.evidence:
+        lines.append("  evidence:")
+        lines += [f"    {one_line(ev.label)}: {one_line(ev.url)}" for ev in e.evidence]
+    return lines

@@ -11,14 +11,14 @@ from harvester.cli.output import say
 from harvester.safe_text import one_line
 
 
-def print_nightly(result) -> None:
+def print_nightly(result, command: str = "harvester") -> None:
     from harvester.cli.harvesting import print_summary
 
     if result.full_reread and result.summary is not None:
         say(f"Weekly full re-read: every source read again since {result.summary.since:%Y-%m-%d}, "
                    "so records logged late are not missed.")
     if result.summary is not None and result.summary.sources:
-        print_summary(result.summary)
+        print_summary(result.summary, command=command)
     for name, error in sorted(result.failed_setup.items()):
         say(f"  ! {name} not harvested: {one_line(error)}", err=True)
     if result.digest is not None:
@@ -45,11 +45,12 @@ def format_time(value) -> str:
 def collect_status(app) -> dict:
     from harvester.digest import last_sent
     from harvester.models import ensure_utc
-    from harvester.lock import lock_is_held
+    from harvester.lock import app_lock_path, lock_is_held
     from harvester.nightly import load_nightly_settings
 
     store, config = app.store, app.config
-    running = lock_is_held(store=store)
+    lock_path = app_lock_path(config.store_url)
+    running = lock_is_held(lock_path, store=store)
     runs = {r["source"]: r for r in store.last_harvest_runs()}
     sources = []
     for name in sorted(set(config.connectors) | set(runs)):
@@ -67,7 +68,8 @@ def collect_status(app) -> dict:
     settings = load_nightly_settings(config)
     return {"sources": sources, "pending_drafts": len(store.list_drafts(["pending"])),
             "last_digest": last_sent(store), "nightly_running": running,
-            "digest_weekday": settings.digest_weekday or "never", "log_file": str(settings.log_path)}
+            "digest_weekday": settings.digest_weekday or "never", "log_file": str(settings.log_path),
+            "lock_file": str(lock_path)}
 
 
 def register(cli: click.Group) -> None:
@@ -91,7 +93,8 @@ def register(cli: click.Group) -> None:
 
         from harvester.cli.harvesting import ProgressLine
         from harvester.errors import HarvesterError
-        from harvester.lock import LockHeldError, harvest_lock
+        from harvester.commands import command_prefix
+        from harvester.lock import LockHeldError, app_lock_path, harvest_lock
         from harvester.nightly import (load_nightly_settings, plan_nightly, run_nightly, setup_logging,
                                        today_for_schedule)
 
@@ -100,7 +103,7 @@ def register(cli: click.Group) -> None:
         try:
             day = today_for_schedule(today)
             plan = plan_nightly(app.config)  # config errors surface before the lock or any write
-            with harvest_lock(store=lambda: app.store):
+            with harvest_lock(app_lock_path(app.config.store_url), store=lambda: app.store):
                 log.info("nightly started: config %s, day %s", app.config.label, day.isoformat())
                 line = ProgressLine(interactive() if progress is None else progress)
                 try:
@@ -120,7 +123,7 @@ def register(cli: click.Group) -> None:
         if as_json:
             echo_json(result.as_json())
         elif summary or (summary is None and sys.stdout.isatty()):
-            print_nightly(result)
+            print_nightly(result, command_prefix(app.config))
         else:
             print_failures(result)
         if not result.ok:
@@ -132,7 +135,10 @@ def register(cli: click.Group) -> None:
     def status(app, as_json):
         """Per source: the last harvest, its status, records, requests and error;
         pending drafts; the last digest sent."""
+        from harvester.commands import command_prefix
+
         info = collect_status(app)
+        command = command_prefix(app.config)
         if as_json:
             echo_json(info)
             return
@@ -143,7 +149,7 @@ def register(cli: click.Group) -> None:
                          s["status"] if s["configured"] else f"{s['status']} (not configured)",
                          f"{s['records']:,}", str(s["requests"])))
         if len(rows) == 1:
-            say("No sources configured yet. Add a [connectors.<name>] table, then run `harvester harvest`.")
+            say(f"No sources configured yet. Add a [connectors.<name>] table, then run `{command} harvest`.")
         else:
             widths = [max(len(r[i]) for r in rows) for i in range(5)]
             for row in rows:
@@ -155,7 +161,7 @@ def register(cli: click.Group) -> None:
                     named = error.startswith(f"{s['source']}:")  # connector errors name their source
                     say(f"  ! {error}" if named else f"  ! {s['source']}: {error}")
         say(f"Pending drafts: {info['pending_drafts']}"
-                   + ("  (review: harvester drafts list)" if info["pending_drafts"] else ""))
+                   + (f"  (review: {command} drafts list)" if info["pending_drafts"] else ""))
         last = info["last_digest"]
         if last:
             from harvester.digest_render import plural
@@ -166,4 +172,4 @@ def register(cli: click.Group) -> None:
         else:
             say("Last digest: never sent")
         say(f"Digest day: {info['digest_weekday']}.  Nightly running now: "
-                   f"{'yes' if info['nightly_running'] else 'no'}.  Log: {info['log_file']}")
+                   f"{'yes' if info['nightly_running'] else 'no'}.  Log: {info['log_file']}  Lock: {info['lock_file']}")

@@ -9,6 +9,7 @@ import click
 
 from harvester.cli.app import pass_app
 from harvester.cli.output import say
+from harvester.wording.numbers import plural
 
 FORMAT_SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
 
@@ -16,19 +17,19 @@ FORMAT_SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "htm
 def resolve_window(period: str | None, since: str | None, until: str | None):
     """(label, since, until) in UTC; `until` is exclusive. Default: the current half-year."""
     from harvester.models import utcnow
-    from harvester.timeutil import parse_since, period_bounds, period_of
+    from harvester.timeutil import parse_past, parse_since, period_bounds, period_of
 
     if period and (since or until):
         raise click.UsageError("Use either --period or --since/--until, not both.")
     if since or until:
-        start = parse_since(since) if since else None
+        start = parse_past(since) if since else None
         end = parse_since(until) if until else utcnow()
         if until and len(until.strip()) == 10:  # a bare date includes that whole day
             end += timedelta(days=1)
         if start and start >= end:
             raise click.UsageError("--since must be before --until.")
         return "", start, end
-    label = period or period_of(utcnow(), "half")
+    label = period.strip().upper() if period else period_of(utcnow(), "half")
     start, end = period_bounds(label)
     return label, start, end
 
@@ -69,6 +70,9 @@ def register(cli: click.Group) -> None:
         from harvester.rubric import load_framework
 
         label, start, end = resolve_window(period, since, until)
+        if output and Path(output).suffix.lower() == ".pdf":
+            raise click.UsageError(f"harvester does not write PDF. Write HTML (-o {Path(output).with_suffix('.html')}), "
+                                   "open it in a browser and print it to PDF.")
         if fmt is None:
             fmt = FORMAT_SUFFIXES.get(Path(output).suffix.lower(), "md") if output else "md"
         config = app.config
@@ -81,8 +85,9 @@ def register(cli: click.Group) -> None:
         if output:
             Path(output).expanduser().write_text(text, encoding="utf-8")
             gaps = len(built.empty_dimensions)
-            say(f"Wrote {output}: {built.total} entries, {gaps} dimension(s) without evidence, "
-                       f"{len(built.missing_outcomes)} entries missing their outcome.", err=True)
+            say(f"Wrote {output}: {plural(built.total, 'entry', 'entries')}, "
+                f"{plural(gaps, 'dimension')} without evidence, "
+                f"{plural(len(built.missing_outcomes), 'entry', 'entries')} missing their outcome.", err=True)
             if built.unmapped:
                 say(built.unmapped_hint(), err=True)
         else:

@@ -38,13 +38,13 @@ def register(cli: click.Group) -> None:
         from datetime import timedelta
 
         from harvester.store.search import SEARCH_STATUSES, SearchFilters
-        from harvester.timeutil import parse_since
+        from harvester.timeutil import parse_past, parse_since
 
         end = None
         if until:
             end = parse_since(until) + (timedelta(days=1) if len(until.strip()) == 10 else timedelta(0))
         chosen = SEARCH_STATUSES if "all" in statuses else (tuple(statuses) or ("confirmed", "pending"))
-        filters = SearchFilters(since=parse_since(since) if since else None, until=end, tags=tuple(tags),
+        filters = SearchFilters(since=parse_past(since) if since else None, until=end, tags=tuple(tags),
                                 sources=tuple(sources), statuses=chosen, limit=limit)
         hits = app.store.search(" ".join(query), filters)
         if as_json:

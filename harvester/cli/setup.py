@@ -33,7 +33,9 @@ def register(cli: click.Group) -> None:
 
         target = Path(path) if path else app_dir() / HOME_CONFIG_FILENAME
         if target.exists() and not force:
-            raise click.ClickException(f"{target} already exists; use --force to overwrite it.")
+            from harvester.errors import ConfigError
+
+            raise ConfigError(f"{target} already exists; use --force to overwrite it.")
         starter = resources.files("harvester").joinpath("data", "starter.toml").read_text(encoding="utf-8")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +44,11 @@ def register(cli: click.Group) -> None:
             fix = ("Choose a writable place with --path." if path else
                    "Make the app dir writable, set HARVESTER_HOME to a folder you can write to, or use --path.")
             raise AppDirError(describe_unwritable(exc, "the config", target, fix)) from None
-        say(f"Wrote {target}. Edit [identity] and a [connectors.*] table, then run `harvester harvest --since 90d`.")
+        from harvester.commands import command_prefix_for
+
+        command = command_prefix_for(target)
+        say(f"Wrote {target}. Edit [identity] and a [connectors.*] table, then check it with `{command} doctor` and "
+            f"run `{command} harvest --since 90d`.")
 
     @cli.group()
     def rules():
@@ -52,10 +58,13 @@ def register(cli: click.Group) -> None:
     @json_option
     @pass_app
     def list_rules(app, as_json):
-        """Each rule with its parameters: defaults and the values your config sets."""
+        """Each rule with its parameters, as TOML to paste into the config: your config's
+        values where it sets them, the defaults elsewhere."""
+        from harvester.drafting import load_rules
         from harvester.registry import rule_classes
         from harvester.settings import describe_settings
 
+        load_rules(app.config)  # an unknown [rules.*] table or key is refused here as in harvest
         configured = app.config.rules
         items = []
         for name, cls in sorted(rule_classes().items()):
@@ -65,11 +74,13 @@ def register(cli: click.Group) -> None:
         if as_json:
             echo_json(items)
             return
-        for item in items:
-            say(f"{item['name']}: {item['description']}")
+        from harvester.cli.toml_text import format_setting_line
+
+        for n, item in enumerate(items):
+            say(("\n" if n else "") + f"# {item['description']}")
+            say(f"[rules.{item['name']}]")
             for p in item["parameters"]:
-                mark = "" if p["value"] == p["default"] else f"  (config: {p['value']!r})"
-                say(f"    {p['name']} = {p['default']!r}  [{p['type']}]{mark}")
+                say(format_setting_line(p["name"], p["type"], p["default"], p["value"]))
 
     @cli.group()
     def connectors():
@@ -79,7 +90,8 @@ def register(cli: click.Group) -> None:
     @json_option
     @pass_app
     def list_connectors(app, as_json):
-        """Connector types, their settings, and the instances your config defines."""
+        """Connector types and their settings, as TOML to paste into the config (rename
+        the table), with the instances your config defines."""
         from harvester.registry import connector_class, connector_targets
         from harvester.settings import describe_settings
 
@@ -94,8 +106,12 @@ def register(cli: click.Group) -> None:
         if as_json:
             echo_json(items)
             return
-        for item in items:
+        from harvester.cli.toml_text import format_setting_line
+
+        for n, item in enumerate(items):
             inst = ", ".join(item["instances"]) or "none configured"
-            say(f"{item['type']}: {item['description']}  (instances: {inst})")
+            say(("\n" if n else "") + f"# {item['description']} Instances in your config: {inst}.")
+            say(f"[connectors.my-{item['type']}]")
+            say(f'type = "{item["type"]}"')
             for s in item["settings"]:
-                say(f"    {s['name']} = {s['default']!r}  [{s['type']}]")
+                say(format_setting_line(s["name"], s["type"], s["default"]))

@@ -30,9 +30,15 @@ def apply_changes(current: tuple[str, ...], added: list[str], removed: list[str]
     return tags + [t for t in added if t not in tags]
 
 
+class TagCommand(click.Command):
+    """-h is help only as a word of its own: "-h..." starts dimension ids such as -hiring."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, ["--help"] if "-h" in args else args)
+
+
 def register(cli: click.Group) -> None:
-    # No -h here: "-h..." inside a dimension id such as -partnership would be read as help.
-    @cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
+    @cli.command(cls=TagCommand, context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
     @click.argument("item_id", type=int, metavar="ID")
     @click.argument("changes", nargs=-1, type=click.UNPROCESSED)
     @click.option("--draft", is_flag=True, help="ID is a draft id (from `harvester drafts list`), not a journal entry.")
@@ -59,7 +65,10 @@ def register(cli: click.Group) -> None:
             item = store.get_draft(item_id)
             if item.status == "confirmed":
                 entry = next((e for e in store.list_entries() if e.draft_id == item_id), None)
-                where = f"journal entry {entry.id}: `harvester tag {entry.id} ...`" if entry else "its journal entry"
+                from harvester.commands import command_prefix
+
+                where = (f"journal entry {entry.id}: `{command_prefix(app.config)} tag {entry.id} ...`" if entry
+                         else "its journal entry")
                 raise click.UsageError(f"Draft {item_id} is confirmed; tag {where}.")
         else:
             item = store.get_entry(item_id)

@@ -122,7 +122,7 @@ def create_core_tables(conn: sa.Connection) -> None:
     md = sa.MetaData()
     create_tables(conn, table_without(schema.schema_info, md), table_without(schema.records, md),
                   table_without(schema.cursors, md), table_without(schema.drafts, md, "linked"),
-                  table_without(schema.entries, md, "outcome"))
+                  table_without(schema.entries, md, "outcome", "deleted_at"))
 
 
 @migration(2)
@@ -193,3 +193,18 @@ def backfill_run_attributes(attributes: Any, tags: Any) -> dict[str, Any] | None
     added = {"description": str(values.get("mlflow.note.content") or "").strip(),
              "run_type": str(values.get("mlflow.runType") or "").strip()}
     return {**attributes, **{k: v for k, v in added.items() if k not in attributes}}
+
+
+@migration(8)
+def add_audit_trail(conn: sa.Connection) -> None:
+    """Version 8: an audit trail of every change the engineer makes, and soft-deleted entries."""
+    postgresql_store = conn.dialect.name == "postgresql"
+    json_type = "JSONB" if postgresql_store else "JSON"
+    time_type = "TIMESTAMP WITH TIME ZONE" if postgresql_store else "DATETIME"
+    key = "SERIAL PRIMARY KEY" if postgresql_store else "INTEGER NOT NULL PRIMARY KEY"
+    conn.execute(sa.text(f"ALTER TABLE entries ADD COLUMN deleted_at {time_type}"))
+    conn.execute(sa.text(
+        f"CREATE TABLE audit_events (id {key}, owner VARCHAR(200) NOT NULL, item_type VARCHAR(20) NOT NULL, "
+        f"item_id INTEGER NOT NULL, action VARCHAR(40) NOT NULL, changed_at {time_type} NOT NULL, "
+        f"before_values {json_type}, after_values {json_type}, via VARCHAR(40) NOT NULL)"))
+    conn.execute(sa.text("CREATE INDEX ix_audit_events_item ON audit_events (owner, item_type, item_id)"))

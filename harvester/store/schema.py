@@ -106,6 +106,7 @@ entries = sa.Table(
     sa.Column("outcome", SafeText),
     sa.Column("created_at", UTC, nullable=False),
     sa.Column("updated_at", UTC, nullable=False),
+    sa.Column("deleted_at", UTC),  # soft delete: the row and its text are kept
     sa.Index("ix_entries_owner_time", "owner", "occurred_at"),
 )
 
@@ -129,6 +130,22 @@ app_state = sa.Table(
     sa.Column("key", SafeString(200), primary_key=True),
     sa.Column("value", JSON, nullable=False),
     sa.Column("updated_at", UTC, nullable=False),
+)
+
+# Every change the engineer makes to a draft or an entry: `item_type` is "draft" or "entry",
+# `before_values`/`after_values` hold the changed fields, `via` says where it was made (cli, web, assistant).
+audit_events = sa.Table(
+    "audit_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("owner", SafeString(200), nullable=False),
+    sa.Column("item_type", SafeString(20), nullable=False),
+    sa.Column("item_id", sa.Integer, nullable=False),
+    sa.Column("action", SafeString(40), nullable=False),
+    sa.Column("changed_at", UTC, nullable=False),
+    sa.Column("before_values", JSON),
+    sa.Column("after_values", JSON),
+    sa.Column("via", SafeString(40), nullable=False),
+    sa.Index("ix_audit_events_item", "owner", "item_type", "item_id"),
 )
 
 # Full-text search structures (migration 6) are dialect-specific and not Tables here:

@@ -128,6 +128,7 @@ def search(engine: sa.Engine, owner: str, text: str, filters: SearchFilters) -> 
         mode = search_mode(conn)
         if "confirmed" in filters.statuses:
             q = build_query(conn, mode, schema.entries, owner, words, filters)
+            q = q.where(schema.entries.c.deleted_at.is_(None))
             hits += [SearchHit("entry", r["id"], "confirmed", float(r["score"] or 0), row_to_entry(r))
                      for r in conn.execute(q).mappings()]
         draft_statuses = [s for s in filters.statuses if s != "confirmed"]

@@ -11,9 +11,9 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import sqlalchemy as sa
 
-from harvester.errors import NotFoundError, StoreError
-from harvester.models import (DECIDED_STATUSES, Cursor, Draft, Entry, Evidence, Finding, Metric, Record, ensure_utc,
-                              utcnow)
+from harvester.errors import NotFoundError, StateError, StoreError
+from harvester.models import (DECIDED_STATUSES, AuditEvent, Cursor, Draft, Entry, Evidence, Finding, Metric, Record,
+                              ensure_utc, utcnow)
 from harvester.store import schema
 from harvester.store.faults import first_line, hide_password, listen_for_errors
 from harvester.store.migrations import migrate
@@ -364,51 +364,147 @@ class Store:
             raise NotFoundError(f"No draft with id {draft_id}. List them with `harvester drafts list`.")
         return row_to_draft(row)
 
-    def edit_draft(self, draft_id: int, text: str) -> Draft:
+    def edit_draft(self, draft_id: int, text: str, via: str = "cli") -> Draft:
         draft = self.get_draft(draft_id)
-        if draft.status != "pending":
-            raise NotFoundError(f"Draft {draft_id} is {draft.status}; only pending drafts can be edited.")
-        self._update_draft(draft_id, statement=text.strip(), edited=True)
+        require_status(draft, ("pending",), "edited")
+        with self.engine.begin() as conn:
+            self._update_draft(conn, draft_id, statement=text.strip(), edited=True)
+            self._record(conn, "draft", draft_id, "edited", {"statement": draft.statement},
+                         {"statement": text.strip()}, via)
         return self.get_draft(draft_id)
 
-    def reject_draft(self, draft_id: int, reason: str | None = None) -> Draft:
+    def revert_draft_edit(self, draft_id: int, statement: str, edited: bool, via: str = "cli") -> Draft:
+        """Undo an edit: the wording and the edited mark as they were, so a draft never edited
+        before is refreshed by the rules again."""
+        draft = self.get_draft(draft_id)
+        require_status(draft, ("pending",), "reverted")
+        with self.engine.begin() as conn:
+            self._update_draft(conn, draft_id, statement=statement, edited=edited)
+            self._record(conn, "draft", draft_id, "reverted", {"statement": draft.statement, "edited": draft.edited},
+                         {"statement": statement, "edited": edited}, via)
+        return self.get_draft(draft_id)
+
+    def reject_draft(self, draft_id: int, reason: str | None = None, via: str = "cli") -> Draft:
+        """Reject one draft not yet confirmed (the finding never comes back)."""
         draft = self.get_draft(draft_id)
         if draft.status == "confirmed":
-            raise NotFoundError(f"Draft {draft_id} is already confirmed as a journal entry; it cannot be rejected.")
-        self._update_draft(draft_id, status="rejected", reason=reason, decided_at=utcnow())
+            raise StateError(f"Draft #{draft_id} is already confirmed as a journal entry; it cannot be rejected. "
+                             f"Restore it first: `harvester drafts restore {draft_id}`.")
+        with self.engine.begin() as conn:
+            self._reject(conn, draft, reason, utcnow(), via)
         return self.get_draft(draft_id)
 
-    def confirm_draft(self, draft_id: int, text: str | None = None) -> Entry:
+    def reject_drafts(self, draft_ids: Sequence[int], reason: str | None = None, via: str = "cli") -> list[Draft]:
+        """Reject pending drafts, all or none: every id is checked before the one transaction writes."""
+        drafts = self.load_pending_drafts(draft_ids, "rejected")
+        now = utcnow()
+        with self.engine.begin() as conn:
+            for draft in drafts:
+                self._reject(conn, draft, reason, now, via)
+        return [self.get_draft(d.id) for d in drafts]
+
+    def _reject(self, conn: sa.Connection, draft: Draft, reason: str | None, now: datetime, via: str) -> None:
+        self._update_draft(conn, draft.id, status="rejected", reason=reason, decided_at=now)
+        self._record(conn, "draft", draft.id, "rejected", {"status": draft.status, "reason": draft.reason},
+                     {"status": "rejected", "reason": reason}, via, now)
+
+    def confirm_draft(self, draft_id: int, text: str | None = None, via: str = "cli") -> Entry:
         """Turn a pending draft into a journal entry, in one transaction."""
         draft = self.get_draft(draft_id)
-        if draft.status != "pending":
-            raise NotFoundError(f"Draft {draft_id} is {draft.status}; only pending drafts can be confirmed.")
+        require_status(draft, ("pending",), "confirmed")
+        with self.engine.begin() as conn:
+            return self._confirm(conn, draft, text, utcnow(), via)
+
+    def confirm_drafts(self, draft_ids: Sequence[int], via: str = "cli") -> list[Entry]:
+        """Confirm pending drafts, all or none: every id is checked before the one transaction writes."""
+        drafts = self.load_pending_drafts(draft_ids, "confirmed")
+        now = utcnow()
+        with self.engine.begin() as conn:
+            return [self._confirm(conn, draft, None, now, via) for draft in drafts]
+
+    def _confirm(self, conn: sa.Connection, draft: Draft, text: str | None, now: datetime, via: str) -> Entry:
         entry = Entry(id=None, text=(text or draft.statement).strip(), occurred_at=draft.occurred_at, kind=draft.kind,
                       source=draft.source, subject=draft.subject, draft_id=draft.id, tags=draft.tags,
                       evidence=draft.evidence, metrics=draft.metrics)
-        now = utcnow()
-        with self.engine.begin() as conn:
-            entry_id = self._insert_entry(conn, entry, now)
-            conn.execute(schema.drafts.update().where(schema.drafts.c.id == draft_id).values(
-                status="confirmed", decided_at=now, updated_at=now, edited=draft.edited or bool(text)))
+        entry_id = self._insert_entry(conn, entry, now)
+        conn.execute(schema.drafts.update().where(schema.drafts.c.id == draft.id).values(
+            status="confirmed", decided_at=now, updated_at=now, edited=draft.edited or bool(text)))
+        self._record(conn, "draft", draft.id, "confirmed", {"status": draft.status},
+                     {"status": "confirmed", "entry_id": entry_id}, via, now)
+        self._record(conn, "entry", entry_id, "created", None, {"text": entry.text, "draft_id": draft.id}, via, now)
         return replace(entry, id=entry_id, created_at=now)
 
-    def set_draft_tags(self, draft_id: int, tags: Sequence[str]) -> None:
-        self.get_draft(draft_id)
-        self._update_draft(draft_id, tags=list(tags))
+    def load_pending_drafts(self, draft_ids: Sequence[int], action: str) -> list[Draft]:
+        """The drafts of `draft_ids`, in order, once every one is found and pending; else the first bad id's error."""
+        drafts = []
+        for draft_id in dict.fromkeys(draft_ids):
+            draft = self.get_draft(draft_id)
+            require_status(draft, ("pending",), action)
+            drafts.append(draft)
+        return drafts
 
-    def _update_draft(self, draft_id: int, **values: Any) -> None:
-        t = schema.drafts
+    def restore_draft(self, draft_id: int, via: str = "cli") -> Draft:
+        """Put a confirmed or rejected draft back to pending, in one transaction.
+
+        A confirmed draft's journal entry is soft-deleted: the row and its text stay. The
+        restored draft is then like any pending one: the next harvest may reword it unless it
+        was edited, and its finding is drafted again rather than held back as rejected."""
+        draft = self.get_draft(draft_id)
+        if draft.status not in DECIDED_STATUSES:
+            raise StateError(f"Draft #{draft_id} is {draft.status}; only confirmed or rejected drafts can be restored.")
+        now = utcnow()
+        e = schema.entries
         with self.engine.begin() as conn:
-            conn.execute(t.update().where(t.c.owner == self.owner, t.c.id == draft_id)
-                         .values(updated_at=utcnow(), **values))
+            before: dict[str, Any] = {"status": draft.status, "reason": draft.reason}
+            if draft.status == "confirmed":
+                entries = conn.execute(sa.select(e.c.id, e.c.text).where(
+                    e.c.owner == self.owner, e.c.draft_id == draft_id, e.c.deleted_at.is_(None))).all()
+                for entry_id, text in entries:
+                    conn.execute(e.update().where(e.c.id == entry_id).values(deleted_at=now, updated_at=now))
+                    self._record(conn, "entry", entry_id, "deleted", {"text": text},
+                                 {"reason": f"draft #{draft_id} restored"}, via, now)
+                before["entry_ids"] = [entry_id for entry_id, _ in entries]
+            self._update_draft(conn, draft_id, status="pending", reason=None, decided_at=None)
+            self._record(conn, "draft", draft_id, "restored", before, {"status": "pending"}, via, now)
+        return self.get_draft(draft_id)
+
+    def set_draft_tags(self, draft_id: int, tags: Sequence[str], via: str = "cli") -> None:
+        draft = self.get_draft(draft_id)
+        with self.engine.begin() as conn:
+            self._update_draft(conn, draft_id, tags=list(tags))
+            self._record(conn, "draft", draft_id, "tagged", {"tags": list(draft.tags)}, {"tags": list(tags)}, via)
+
+    def _update_draft(self, conn: sa.Connection, draft_id: int, **values: Any) -> None:
+        t = schema.drafts
+        conn.execute(t.update().where(t.c.owner == self.owner, t.c.id == draft_id)
+                     .values(updated_at=utcnow(), **values))
+
+    # audit trail ---------------------------------------------------------------------
+
+    def _record(self, conn: sa.Connection, item_type: str, item_id: int, action: str,
+                before: dict[str, Any] | None, after: dict[str, Any] | None, via: str,
+                now: datetime | None = None) -> None:
+        conn.execute(schema.audit_events.insert().values(
+            owner=self.owner, item_type=item_type, item_id=item_id, action=action, changed_at=now or utcnow(),
+            before_values=before, after_values=after, via=via))
+
+    def history(self, item_type: str, item_id: int) -> list[AuditEvent]:
+        """The changes made to one draft or entry (`item_type` "draft" or "entry"), oldest first."""
+        t = schema.audit_events
+        q = (sa.select(t).where(t.c.owner == self.owner, t.c.item_type == item_type, t.c.item_id == item_id)
+             .order_by(t.c.changed_at, t.c.id))
+        with self.engine.connect() as conn:
+            return [AuditEvent(item_type=r["item_type"], item_id=r["item_id"], action=r["action"],
+                               changed_at=ensure_utc(r["changed_at"]), before=r["before_values"],
+                               after=r["after_values"], via=r["via"]) for r in conn.execute(q).mappings()]
 
     # journal -------------------------------------------------------------------------
 
-    def add_entry(self, entry: Entry) -> Entry:
+    def add_entry(self, entry: Entry, via: str = "cli") -> Entry:
         now = utcnow()
         with self.engine.begin() as conn:
             entry_id = self._insert_entry(conn, entry, now)
+            self._record(conn, "entry", entry_id, "created", None, {"text": entry.text}, via, now)
         return replace(entry, id=entry_id, created_at=now)
 
     def _insert_entry(self, conn: sa.Connection, entry: Entry, now: datetime) -> int:
@@ -420,8 +516,10 @@ class Store:
         return int(result.inserted_primary_key[0])
 
     def list_entries(self, since: datetime | None = None, until: datetime | None = None) -> list[Entry]:
+        """The journal: every entry not deleted, newest first."""
         t = schema.entries
-        q = sa.select(t).where(t.c.owner == self.owner).order_by(t.c.occurred_at.desc(), t.c.id.desc())
+        q = (sa.select(t).where(t.c.owner == self.owner, t.c.deleted_at.is_(None))
+             .order_by(t.c.occurred_at.desc(), t.c.id.desc()))
         if since:
             q = q.where(t.c.occurred_at >= since)
         if until:
@@ -429,21 +527,73 @@ class Store:
         with self.engine.connect() as conn:
             return [row_to_entry(r) for r in conn.execute(q).mappings()]
 
-    def get_entry(self, entry_id: int) -> Entry:
+    def get_entry(self, entry_id: int, include_deleted: bool = False) -> Entry:
+        """One journal entry; a deleted one only with `include_deleted` (else StateError naming the way back)."""
         t = schema.entries
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(t).where(t.c.owner == self.owner, t.c.id == entry_id)).mappings().first()
         if row is None:
             raise NotFoundError(f"No journal entry with id {entry_id}. List them with `harvester journal`.")
-        return row_to_entry(row)
+        entry = row_to_entry(row)
+        if entry.deleted_at is not None and not include_deleted:
+            raise StateError(f"Journal entry #{entry_id} was deleted on {entry.deleted_at:%Y-%m-%d %H:%M} UTC; "
+                             f"{restore_hint(entry, self.entry_draft_status(entry))}")
+        return entry
 
-    def update_entry(self, entry_id: int, **values: Any) -> Entry:
-        """Change an entry at the engineer's request (tags, outcome); the tool never calls this on its own."""
-        self.get_entry(entry_id)
+    def entry_draft_status(self, entry: Entry) -> str | None:
+        """The status of the draft an entry was confirmed from; None for a manual note."""
+        if entry.draft_id is None:
+            return None
+        t = schema.drafts
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.c.status).where(t.c.owner == self.owner, t.c.id == entry.draft_id)).scalar()
+
+    def update_entry(self, entry_id: int, via: str = "cli", **values: Any) -> Entry:
+        """Change an entry at the engineer's request (tags, outcome, text); the tool never calls this on its own.
+        Recorded as "tagged", "outcome" or "entry-edited"."""
+        entry = self.get_entry(entry_id)
         t = schema.entries
+        current = {"tags": list(entry.tags), "outcome": entry.outcome, "text": entry.text}
+        action = "tagged" if set(values) == {"tags"} else "outcome" if set(values) == {"outcome"} else "entry-edited"
         with self.engine.begin() as conn:
             conn.execute(t.update().where(t.c.owner == self.owner, t.c.id == entry_id)
                          .values(updated_at=utcnow(), **values))
+            self._record(conn, "entry", entry_id, action, {k: current.get(k) for k in values},
+                         {k: list(v) if k == "tags" else v for k, v in values.items()}, via)
+        return self.get_entry(entry_id)
+
+    def edit_entry(self, entry_id: int, text: str, via: str = "cli") -> Entry:
+        """Reword a journal entry (its earlier wording stays in the audit trail)."""
+        return self.update_entry(entry_id, via=via, text=text.strip())
+
+    def delete_entry(self, entry_id: int, via: str = "cli") -> Entry:
+        """Take an entry out of the journal and the report; the row stays, for restore_entry."""
+        entry = self.get_entry(entry_id)
+        now = utcnow()
+        t = schema.entries
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.owner == self.owner, t.c.id == entry_id)
+                         .values(deleted_at=now, updated_at=now))
+            self._record(conn, "entry", entry_id, "deleted", {"text": entry.text}, None, via, now)
+        return self.get_entry(entry_id, include_deleted=True)
+
+    def restore_entry(self, entry_id: int, via: str = "cli") -> Entry:
+        """Put a deleted entry back in the journal. One removed by restoring its draft comes back
+        by confirming that draft again, so the draft and its entry never disagree."""
+        entry = self.get_entry(entry_id, include_deleted=True)
+        if entry.deleted_at is None:
+            raise StateError(f"Journal entry #{entry_id} is not deleted; there is nothing to restore.")
+        draft_status = self.entry_draft_status(entry)
+        if draft_status not in (None, "confirmed"):
+            raise StateError(f"Journal entry #{entry_id} was removed when draft #{entry.draft_id} went back to "
+                             f"{draft_status}; {restore_hint(entry, draft_status)}")
+        now = utcnow()
+        t = schema.entries
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.owner == self.owner, t.c.id == entry_id)
+                         .values(deleted_at=None, updated_at=now))
+            self._record(conn, "entry", entry_id, "restored", {"deleted_at": entry.deleted_at.isoformat()}, None,
+                         via, now)
         return self.get_entry(entry_id)
 
     def load_entry_origins(self, entry_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
@@ -500,6 +650,17 @@ class Store:
                         key=("owner", "key"))
 
 
+def restore_hint(entry: Entry, draft_status: str | None) -> str:
+    if draft_status not in (None, "confirmed"):
+        return f"confirm its draft again to bring it back: `harvester drafts confirm {entry.draft_id}`."
+    return f"bring it back with `harvester journal restore {entry.id}`."
+
+
+def require_status(draft: Draft, allowed: Sequence[str], action: str) -> None:
+    if draft.status not in allowed:
+        raise StateError(f"Draft #{draft.id} is {draft.status}; only {' or '.join(allowed)} drafts can be {action}.")
+
+
 def _differs(old: Any, new: Any) -> bool:
     if isinstance(old, datetime) and isinstance(new, datetime):
         return ensure_utc(old) != ensure_utc(new)
@@ -550,4 +711,5 @@ def row_to_entry(row: Any) -> Entry:
     return Entry(id=row["id"], text=row["text"], occurred_at=ensure_utc(row["occurred_at"]), kind=row["kind"],
                  source=row["source"], subject=row["subject"], draft_id=row["draft_id"],
                  tags=tuple(row["tags"] or ()), evidence=_evidence(row["evidence"]), metrics=_metrics(row["metrics"]),
-                 outcome=row["outcome"], created_at=ensure_utc(row["created_at"]))
+                 outcome=row["outcome"], created_at=ensure_utc(row["created_at"]),
+                 deleted_at=ensure_utc(row["deleted_at"]) if row["deleted_at"] else None)

@@ -61,6 +61,7 @@ def assert_nowhere(forms: list[str], config, database_url: str, home, *outputs: 
     texts = {"output": "\n".join(outputs), "status": status.output, "status --json": status_json.output}
     for log in home.rglob("*.log*"):
         texts[f"log {log.name}"] = log.read_text(encoding="utf-8", errors="replace")
+    assert any(name.startswith("log ") for name in texts), "the harvest wrote no log to check"
     texts["database"] = dump_database(database_url)
     # The echo did arrive, and was masked, in what was printed and in harvest_runs.error.
     assert "[redacted]" in texts["output"] and "[redacted]" in texts["database"]

@@ -79,8 +79,11 @@ def everything_written(config, database, home) -> str:
     for args in (("status",), ("status", "--json")):
         result = run_cli("--config", str(config), *args)
         parts += [result.output, result.stderr]
-    log = home / "harvester.log"
-    parts.append(log.read_text() if log.exists() else "")
+    from harvester.nightly import default_log_path
+
+    log = default_log_path(f"sqlite:///{database}")
+    assert log.parent == home and log.exists(), log  # the harvest logged; its text is checked with the rest
+    parts.append(log.read_text())
     with sqlite3.connect(database) as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:

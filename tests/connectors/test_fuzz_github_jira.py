@@ -400,7 +400,7 @@ def serve_malformed_items(rsps) -> None:
     rsps.get(f"{CLOUD}/rest/api/2/search/jql", json=jql_page([issue("ML-1", "Good"), no_key, issue("ML-3", "Good")]))
 
 
-def test_harvest_skips_malformed_items_and_says_so(cli_config, isolated_home):
+def test_harvest_skips_malformed_items_and_says_so(cli_config, isolated_home, database_url):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         serve_malformed_items(rsps)
         result = run_cli("--config", str(cli_config), "harvest", "--json")
@@ -410,7 +410,9 @@ def test_harvest_skips_malformed_items_and_says_so(cli_config, isolated_home):
     assert sources["github"]["records"] == 2 and sources["github"]["error"] is None
     assert sources["github"]["skipped_malformed"] == {"pull requests": 2}
     assert sources["jira"]["records"] == 2 and sources["jira"]["skipped_malformed"] == {"issues": 1}
-    log = (isolated_home / "harvester.log").read_text(encoding="utf-8")
+    from harvester.nightly import default_log_path
+
+    log = default_log_path(database_url).read_text(encoding="utf-8")
     assert "skipped malformed pull requests 900003: no usable 'number'" in log
     assert "skipped malformed issues" in log
 

@@ -177,5 +177,7 @@ max_retries = 0
     summary = run_cli("--config", str(config), "harvest")
     assert summary.exit_code == 0, summary.output
     assert "mlflow-rec: 1 run skipped as malformed, see the log" in summary.output
-    log = (isolated_home / "harvester.log").read_text()
+    from harvester.nightly import default_log_path
+
+    log = default_log_path(database).read_text()
     assert "skipped malformed runs badbadbadbad: start_time 'last tuesday' is not a time" in log

@@ -104,3 +104,8 @@ def test_the_full_reread_is_due_weekly_on_its_day_and_catches_up_a_missed_week(s
 def test_a_bad_full_reread_setting_names_the_choices():
     with pytest.raises(ValueError, match="full_reread must be"):
         NightlySettings(full_reread="fortnightly")
+
+
+def test_log_rotation_settings_are_still_checked():
+    with pytest.raises(ValueError, match="log_max_bytes must be at least 1024"):
+        NightlySettings(log_max_bytes=10)

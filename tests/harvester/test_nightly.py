@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from harvester.digest import LAST_SENT_KEY
-from harvester.lock import LOCK_FILENAME, LOCK_HELD_EXIT
+from harvester.lock import LOCK_HELD_EXIT, app_lock_path
+from harvester.nightly import default_log_path
 from tests.support.cli import run_cli, write_config
 from tests.support.mlflow_server import free_port
 from tests.support.smtp import parts_of, smtp_server
@@ -137,7 +138,7 @@ def test_a_failed_digest_is_retried_by_the_next_run_the_same_day(tmp_path, sampl
 
 def test_a_running_nightly_makes_a_second_one_exit_at_once(tmp_path, isolated_home, sample_uri):
     cfg = nightly_config(tmp_path, sample_uri)
-    lock_path = isolated_home / LOCK_FILENAME
+    lock_path = app_lock_path(f"sqlite:///{tmp_path / 'store.db'}")
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -152,7 +153,7 @@ def test_a_running_nightly_makes_a_second_one_exit_at_once(tmp_path, isolated_ho
     assert "Another harvest is running" in proc.stderr and "held by pid 4242" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "store.db").exists()  # it never opened the store, let alone harvested
-    assert "Another harvest is running" in (isolated_home / "harvester.log").read_text()
+    assert "Another harvest is running" in default_log_path(f"sqlite:///{tmp_path / 'store.db'}").read_text()
 
 
 class GateHandler(BaseHTTPRequestHandler):
@@ -226,7 +227,7 @@ def test_nightly_under_cron_environment_harvests_logs_and_stays_silent(tmp_path,
 
     assert proc.returncode == 0, proc.stderr
     assert (proc.stdout, proc.stderr) == ("", "")  # cron mails any output: a good night says nothing
-    log = (isolated_home / "harvester.log").read_text(encoding="utf-8")
+    log = default_log_path(f"sqlite:///{tmp_path / 'store.db'}").read_text(encoding="utf-8")
     assert re.search(r"INFO source sample-mlflow: [1-9]\d* records", log)
     assert "nightly finished: ok" in log and "digest: no [digest] table in the config" in log
     assert secret not in log and secret not in proc.stderr

@@ -14,6 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from harvester.errors import StoreError
+from harvester.lock import app_lock_path
+from harvester.nightly import default_log_path
 from harvester.models import Draft, Entry
 from harvester.store import open_store
 from harvester.store.migrations import MIGRATIONS, latest_version
@@ -163,7 +165,7 @@ def test_a_read_only_app_dir_makes_harvest_stop_at_the_lock_file_before_any_writ
         home.seal()
         for args in (["harvest"], ["nightly"]):
             err = assert_one_line_error(run_cli("--config", str(cfg), *args), "lock file",
-                                        str(home.path / "harvest.lock"), "HARVESTER_HOME")
+                                        str(app_lock_path(f"sqlite:///{tmp_path / 'store.db'}")), "HARVESTER_HOME")
             assert "writable" in err
         assert not (tmp_path / "store.db").exists()  # the store is opened only under the lock
         assert list(home.path.iterdir()) == []
@@ -175,8 +177,8 @@ def test_a_read_only_app_dir_makes_nightly_stop_at_its_log_file(tmp_path, monkey
         monkeypatch.setenv("HARVESTER_HOME", str(home.path))
         cfg = store_config(tmp_path, f"sqlite:///{tmp_path / 'store.db'}", steady(5))
         home.seal()
-        assert_one_line_error(run_cli("--config", str(cfg), "nightly"), "log file", str(home.path / "harvester.log"),
-                              code=None)
+        assert_one_line_error(run_cli("--config", str(cfg), "nightly"), "log file",
+                              str(default_log_path(f"sqlite:///{tmp_path / 'store.db'}")), code=None)
         assert not (tmp_path / "store.db").exists()
         assert list(home.path.iterdir()) == []
 

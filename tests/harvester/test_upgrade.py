@@ -28,6 +28,7 @@ def test_redrafting_an_upgraded_store_leaves_every_decision_untouched(tmp_path):
     shutil.copy(FIXTURE, path)
     drafts_before = rows(path, f"SELECT * FROM drafts WHERE {DECIDED} ORDER BY id")
     entries_before = rows(path, "SELECT * FROM entries ORDER BY id")
+    entry_columns = ", ".join(c for _, c, *_ in rows(path, "PRAGMA table_info(entries)"))
     rejected = rows(path, "SELECT kind, subject FROM drafts WHERE status = 'rejected'")
     assert len(drafts_before) == 4 and len(entries_before) == 2 and len(rejected) == 2
 
@@ -38,7 +39,8 @@ def test_redrafting_an_upgraded_store_leaves_every_decision_untouched(tmp_path):
     store.close()
 
     assert rows(path, f"SELECT * FROM drafts WHERE {DECIDED} ORDER BY id") == drafts_before
-    assert rows(path, "SELECT * FROM entries ORDER BY id") == entries_before
+    assert rows(path, f"SELECT {entry_columns} FROM entries ORDER BY id") == entries_before
+    assert rows(path, "SELECT count(*) FROM entries WHERE deleted_at IS NOT NULL") == [(0,)]
     pending = rows(path, "SELECT kind, subject, statement FROM drafts WHERE status = 'pending'")
     assert {(k, s) for k, s, _ in pending}.isdisjoint(set(rejected)), pending
     assert counts.new == 0 and again.new == 0 and again.updated == 0
