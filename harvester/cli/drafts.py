@@ -203,14 +203,7 @@ def register(cli: click.Group) -> None:
         Restoring a confirmed draft takes its entry out of the journal (the entry is kept,
         marked deleted, and its text stays in `drafts show` history). A restored draft is
         like any pending one: unless you edited it, the next harvest may reword it."""
-        from harvester.errors import StateError
-
-        drafts = [app.store.get_draft(i) for i in dict.fromkeys(draft_ids)]
-        for d in drafts:  # every id checked before the first is restored
-            if d.status not in ("confirmed", "rejected"):
-                raise StateError(f"Draft #{d.id} is {d.status}; only confirmed or rejected drafts can be restored. "
-                                 "Nothing was restored.")
-        for d in drafts:
-            app.store.restore_draft(d.id)
-            removed = " (its journal entry is deleted)" if d.status == "confirmed" else ""
+        before = {i: app.store.get_draft(i).status for i in dict.fromkeys(draft_ids)}
+        for d in app.store.restore_drafts(list(before)):  # all or none
+            removed = " (its journal entry is deleted)" if before[d.id] == "confirmed" else ""
             say(f"Restored #{d.id} to pending{removed}.")

@@ -449,24 +449,35 @@ class Store:
         A confirmed draft's journal entry is soft-deleted: the row and its text stay. The
         restored draft is then like any pending one: the next harvest may reword it unless it
         was edited, and its finding is drafted again rather than held back as rejected."""
-        draft = self.get_draft(draft_id)
-        if draft.status not in DECIDED_STATUSES:
-            raise StateError(f"Draft #{draft_id} is {draft.status}; only confirmed or rejected drafts can be restored.")
+        return self.restore_drafts([draft_id], via)[0]
+
+    def restore_drafts(self, draft_ids: Sequence[int], via: str = "cli") -> list[Draft]:
+        """`restore_draft` for several, all or none: every id is checked before the one
+        transaction writes."""
+        drafts = [self.get_draft(i) for i in dict.fromkeys(draft_ids)]
+        for draft in drafts:
+            if draft.status not in DECIDED_STATUSES:
+                raise StateError(f"Draft #{draft.id} is {draft.status}; only confirmed or rejected drafts can be "
+                                 "restored. Nothing was restored.")
         now = utcnow()
-        e = schema.entries
         with self.engine.begin() as conn:
-            before: dict[str, Any] = {"status": draft.status, "reason": draft.reason}
-            if draft.status == "confirmed":
-                entries = conn.execute(sa.select(e.c.id, e.c.text).where(
-                    e.c.owner == self.owner, e.c.draft_id == draft_id, e.c.deleted_at.is_(None))).all()
-                for entry_id, text in entries:
-                    conn.execute(e.update().where(e.c.id == entry_id).values(deleted_at=now, updated_at=now))
-                    self._record(conn, "entry", entry_id, "deleted", {"text": text},
-                                 {"reason": f"draft #{draft_id} restored"}, via, now)
-                before["entry_ids"] = [entry_id for entry_id, _ in entries]
-            self._update_draft(conn, draft_id, status="pending", reason=None, decided_at=None)
-            self._record(conn, "draft", draft_id, "restored", before, {"status": "pending"}, via, now)
-        return self.get_draft(draft_id)
+            for draft in drafts:
+                self._restore(conn, draft, now, via)
+        return [self.get_draft(d.id) for d in drafts]
+
+    def _restore(self, conn: sa.Connection, draft: Draft, now: datetime, via: str) -> None:
+        e = schema.entries
+        before: dict[str, Any] = {"status": draft.status, "reason": draft.reason}
+        if draft.status == "confirmed":
+            entries = conn.execute(sa.select(e.c.id, e.c.text).where(
+                e.c.owner == self.owner, e.c.draft_id == draft.id, e.c.deleted_at.is_(None))).all()
+            for entry_id, text in entries:
+                conn.execute(e.update().where(e.c.id == entry_id).values(deleted_at=now, updated_at=now))
+                self._record(conn, "entry", entry_id, "deleted", {"text": text},
+                             {"reason": f"draft #{draft.id} restored"}, via, now)
+            before["entry_ids"] = [entry_id for entry_id, _ in entries]
+        self._update_draft(conn, draft.id, status="pending", reason=None, decided_at=None)
+        self._record(conn, "draft", draft.id, "restored", before, {"status": "pending"}, via, now)
 
     def set_draft_tags(self, draft_id: int, tags: Sequence[str], via: str = "cli") -> None:
         draft = self.get_draft(draft_id)

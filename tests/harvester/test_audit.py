@@ -179,3 +179,15 @@ def test_migration_8_upgrades_the_0_1_0_store_keeping_its_data(tmp_path):
         assert len(store.list_entries()) == len(entries) - 1
     finally:
         store.close()
+
+
+def test_restoring_several_drafts_is_all_or_nothing(store):
+    confirmed, rejected, pending = (add_draft(store, i) for i in (71, 72, 73))
+    store.confirm_draft(confirmed)
+    store.reject_draft(rejected, "dup")
+    with pytest.raises(StateError, match=f"Draft #{pending} is pending.*Nothing was restored"):
+        store.restore_drafts([confirmed, rejected, pending])
+    assert [store.get_draft(i).status for i in (confirmed, rejected)] == ["confirmed", "rejected"]
+    assert len(store.list_entries()) == 1
+    restored = store.restore_drafts([confirmed, rejected])
+    assert [d.status for d in restored] == ["pending", "pending"] and store.list_entries() == []
