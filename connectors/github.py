@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, watermark_cursor
-from harvester.connectors.github_http import GithubHttp, first_line, next_link
+from harvester.connectors.github_http import GithubHttp, next_link
 from harvester.connectors.github_parse import (PULL_REQUESTS, REVIEWS, as_list, as_mapping, details_by_id, dig,
                                                id_text, int_or_none, item_version, merge_pr_details,
                                                parse_deployment, parse_pull_request, parse_release,
@@ -26,6 +26,7 @@ from harvester.connectors.github_parse import (PULL_REQUESTS, REVIEWS, as_list, 
                                                pr_version, search_time, web_url)
 from harvester.errors import ConnectorError, MalformedItemError
 from harvester.models import Cursor, Record, utcnow
+from harvester.redact import quote_server_message
 
 log = logging.getLogger("harvester")
 
@@ -471,7 +472,7 @@ def shape_of(data: Any) -> str:
 def graphql_message(errors: Any) -> str:
     first = as_list(errors)[0] if as_list(errors) else errors
     message = dig(first, "message") if isinstance(first, Mapping) else None
-    return first_line(message) or "unknown error"
+    return quote_server_message(message, 200) or "unknown error"
 
 
 def graphql_field_missing(errors: Any, field: str) -> bool:

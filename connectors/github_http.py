@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from harvester.errors import AuthError, ConnectorError, TransientError
-from harvester.redact import redact
+from harvester.redact import quote_server_message
 
 log = logging.getLogger("harvester")
 
@@ -125,7 +125,7 @@ class GithubHttp:
             try:
                 data = json.loads(text)
             except (ValueError, RecursionError):
-                data = {"message": first_line(text)}
+                data = {"message": quote_server_message(text, 200)}
         return Response(status, resp_headers, data)
 
     # rate limits ----------------------------------------------------------------------
@@ -168,7 +168,7 @@ class GithubHttp:
     # errors ---------------------------------------------------------------------------
 
     def error_for(self, response: Response, url: str) -> ConnectorError:
-        message = first_line(response.data.get("message")) if isinstance(response.data, dict) else ""
+        message = quote_server_message(response.data.get("message"), 200) if isinstance(response.data, dict) else ""
         path = url.split("?", 1)[0]
         env = self.settings.token_env
         status = response.status
@@ -188,15 +188,6 @@ class GithubHttp:
                                   status)
         return ConnectorError(self.source, f"GitHub error on {path} (HTTP {status}"
                                            f"{': ' + message if message else ''}).", status)
-
-
-def first_line(text: Any, limit: int = 200) -> str:
-    """The first line of a server's message, for quoting in an error. Redacted before it is
-    cut, so that a secret the server echoed cannot survive as a cut-off prefix."""
-    if not isinstance(text, str):
-        return ""
-    lines = redact(text).strip().splitlines()
-    return lines[0][:limit] if lines else ""
 
 
 def seconds_in(value: Any) -> float | None:

@@ -26,7 +26,7 @@ from harvester.connectors.jira_parse import (BASE_FIELDS, MAX_UTC_OFFSET, build_
                                              parse_issue, parse_jira_time, user_ids)
 from harvester.errors import AuthError, ConfigError, ConnectorError, TransientError
 from harvester.models import Cursor, Record, utcnow
-from harvester.redact import redact, remember_basic_credential
+from harvester.redact import quote_server_message, remember_basic_credential
 
 DEPLOYMENTS = ("auto", "cloud", "server")
 
@@ -294,7 +294,7 @@ def translate_error(instance: str, settings: JiraSettings, exc: Exception) -> Co
                                         "Check url and the network; the next harvest resumes from its cursor.")
     status = getattr(exc, "status_code", None)
     response = getattr(exc, "response", None)
-    text = first_line(getattr(exc, "text", ""))
+    text = quote_server_message(getattr(exc, "text", ""))
     path = urlparse(str(getattr(exc, "url", "") or "")).path
     if status in (401, 403):
         who = f"the email {settings.email!r} with the API token in {settings.token_env}" if settings.email \
@@ -324,11 +324,4 @@ def translate_error(instance: str, settings: JiraSettings, exc: Exception) -> Co
         return ConnectorError(instance, f"Jira error (HTTP {status}) at {site}: {text or 'no details'}.", status)
     if type(exc).__name__ == "JIRAError":
         return ConnectorError(instance, f"Jira error at {site}: {text or 'no details'}.")
-    return ConnectorError(instance, f"Jira error at {site}: {first_line(str(exc)) or type(exc).__name__}")
-
-
-def first_line(text: object, limit: int = 300) -> str:
-    """The first line of a server's message, redacted before it is cut so that an echoed
-    secret cannot survive as a cut-off prefix."""
-    lines = redact(str(text or "")).strip().splitlines()
-    return lines[0][:limit] if lines else ""
+    return ConnectorError(instance, f"Jira error at {site}: {quote_server_message(str(exc)) or type(exc).__name__}")

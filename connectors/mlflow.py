@@ -22,7 +22,7 @@ from harvester.connectors.base import Connector, HarvestWindow
 from harvester.connectors.mlflow_rest import PageToken, is_digits, rest_host_creds, run_to_json, stream_runs_page
 from harvester.errors import AuthError, ConnectorError, MalformedItemError, TransientError
 from harvester.models import Cursor, Record, utcnow
-from harvester.redact import redact, remember_basic_credential
+from harvester.redact import quote_server_message, redact, remember_basic_credential
 from harvester.timeutil import to_ms
 
 RUN_OVERLAP = timedelta(minutes=10)
@@ -653,5 +653,5 @@ def translate_error(instance: str, settings: MlflowSettings, exc: Exception) -> 
             or "name or service not known" in lowered or connect_timeout:
         return TransientError(instance, f"cannot reach MLflow at {settings.tracking_uri}. Check tracking_uri "
                                         "and that the server is running.")
-    first_line = message.strip().splitlines()[0][:300] if message.strip() else type(exc).__name__
-    return ConnectorError(instance, f"MLflow error{f' (HTTP {status})' if status else ''}: {first_line}", status)
+    said = quote_server_message(message) or type(exc).__name__
+    return ConnectorError(instance, f"MLflow error{f' (HTTP {status})' if status else ''}: {said}", status)

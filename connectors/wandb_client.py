@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from harvester.errors import AuthError, ConnectorError, TransientError
-from harvester.redact import redact, remember_basic_credential
+from harvester.redact import quote_server_message, redact, remember_basic_credential
 
 MAX_RETRY_WAIT = 60.0
 
@@ -297,7 +297,7 @@ class WandbGraphql:
             detail = graphql_message(safe_json(response)) or response.text.strip()
             # Redacted before it is cut, so a cut never leaves part of an echoed secret behind.
             raise QueryRejected(self.instance, f"W&B answered HTTP {response.status_code} to {operation}: "
-                                               f"{one_line(detail, 200)}", detail, response.status_code)
+                                               f"{quote_server_message(detail, 200)}", detail, response.status_code)
         body = safe_json(response)
         if body is None:
             raise ConnectorError(self.instance, f"W&B at {self.base_url} did not answer {operation} with JSON; "
@@ -308,7 +308,7 @@ class WandbGraphql:
         if message:
             if "unauthorized" in message.lower() or "not logged in" in message.lower():
                 raise self.auth_error(401)
-            raise QueryRejected(self.instance, f"W&B rejected {operation}: {one_line(message, 300)}", message)
+            raise QueryRejected(self.instance, f"W&B rejected {operation}: {quote_server_message(message, 300)}", message)
         data = body.get("data")
         if data is None:
             return {}
@@ -381,8 +381,3 @@ def graphql_message(body: Any) -> str:
     if isinstance(first, Mapping):
         return str(first.get("message") or first)
     return str(first)
-
-
-def one_line(message: str, limit: int) -> str:
-    lines = redact(message).strip().splitlines()
-    return lines[0][:limit] if lines else ""

@@ -233,11 +233,15 @@ def remember_configured_secrets(table: Mapping[str, Any]) -> None:
             remember_secret(os.environ.get(value, ""))
 
 
+def describe_missing_secret(env_name: str, where: str) -> str:
+    return f"{where}: environment variable {env_name} is not set. Export it (export {env_name}=...) or remove the key."
+
+
 def read_secret(env_name: str, where: str) -> str:
     """The value of the environment variable named in the config; never logged."""
     value = os.environ.get(env_name, "")
     if not value:
-        raise ConfigError(f"{where}: environment variable {env_name} is not set. Export it (export {env_name}=...) or remove the key.")
+        raise ConfigError(describe_missing_secret(env_name, where))
     from harvester.redact import remember_secret
 
     remember_secret(value)

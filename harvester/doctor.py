@@ -227,18 +227,10 @@ def run_doctor(config: Config, now: datetime | None = None) -> DoctorReport:
 def sources_without_my_records(store: Any, summary: Any) -> tuple[str, ...]:
     """The sources of a harvest that completed but from which the store holds no record of
     yours, from this harvest or any before it: handles that match nothing look like this."""
-    import sqlalchemy as sa
-
-    from harvester.store import schema
-
     done = [s.source for s in summary.sources if s.ok]
     if not done:
         return ()
-    t = schema.records
-    q = (sa.select(t.c.source).where(t.c.owner == store.owner, t.c.source.in_(done), t.c.mine.is_(True))
-         .group_by(t.c.source))
-    with store.engine.connect() as conn:
-        matched = {row[0] for row in conn.execute(q)}
+    matched = store.sources_with_records_of_mine(done)
     return tuple(s for s in done if s not in matched)
 
 

@@ -27,7 +27,7 @@ class ConnectorError(HarvesterError):
     def __init__(self, source: str, message: str, status: int | None = None):
         self.source = source
         self.status = status
-        super().__init__(redact(f"{source}: {message}"))
+        super().__init__(f"{source}: {message}")  # redacted when shown, as every HarvesterError
 
 
 class AuthError(ConnectorError):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Sequence
 
-from harvester.config import Config, ConnectorInstance
+from harvester.config import Config, ConnectorInstance, describe_missing_secret
 from harvester.connectors.base import Connector, HarvestWindow
 from harvester.drafting import DraftCounts, redraft_if_changed
 from harvester.errors import ConfigError, HarvesterError, StoreError
@@ -102,9 +102,7 @@ def check_secrets_set(instances: Sequence[ConnectorInstance]) -> None:
     missing = [(value, f"{inst.where} {key}") for inst in instances for key, value in inst.table.items()
                if key.endswith("_env") and isinstance(value, str) and value and not os.environ.get(value)]
     if len(missing) == 1:
-        name, where = missing[0]
-        raise ConfigError(f"{where}: environment variable {name} is not set. Export it (export {name}=...) "
-                          "or remove the key.")
+        raise ConfigError(describe_missing_secret(*missing[0]))
     if missing:
         listed = "; ".join(f"environment variable {name} is not set ({where})" for name, where in missing)
         exports = " ".join(f"export {name}=..." for name in dict.fromkeys(name for name, _ in missing))

@@ -28,19 +28,20 @@ LOCK_HELD_EXIT = 75  # EX_TEMPFAIL: another run holds the lock; try again later
 STORE_LOCK_PURPOSE = "harvest"
 
 
-def name_for_store(store_url: str, stem: str, suffix: str) -> str:
-    """`stem + suffix` for the default store; `stem-<hash of the store URL>suffix` for any other.
+def name_for_store(store_url: str, filename: str) -> str:
+    """`filename` for the default store; `stem-<hash of the store URL>.suffix` for any other.
     The password is left out of the hash, so changing it never changes the name."""
     if store_url == default_store_url():
-        return stem + suffix
+        return filename
     from harvester.store.faults import hide_password
 
-    return f"{stem}-{hashlib.sha256(hide_password(store_url).encode()).hexdigest()[:10]}{suffix}"
+    stem, _, suffix = filename.rpartition(".")
+    return f"{stem}-{hashlib.sha256(hide_password(store_url).encode()).hexdigest()[:10]}.{suffix}"
 
 
 def app_lock_path(store_url: str) -> Path:
     """The app dir's harvest lock for one store."""
-    return app_dir() / name_for_store(store_url, "harvest", ".lock")
+    return app_dir() / name_for_store(store_url, LOCK_FILENAME)
 
 
 class LockHeldError(HarvesterError):
@@ -50,10 +51,10 @@ class LockHeldError(HarvesterError):
 
 
 @contextmanager
-def harvest_lock(path: Path | None = None, store: Callable[[], "Store"] | None = None) -> Iterator[Path]:
-    """The app dir's lock, then the store's. `store` opens the store; it is called only once
-    the app dir's lock is held, so a run that finds that lock taken never touches the store."""
-    path = path or app_dir() / LOCK_FILENAME
+def harvest_lock(path: Path, store: Callable[[], "Store"] | None = None) -> Iterator[Path]:
+    """The app dir's lock at `path` (see app_lock_path), then the store's. `store` opens the
+    store; it is called only once the app dir's lock is held, so a run that finds that lock
+    taken never touches the store."""
 
     def unwritable(exc: OSError) -> HarvesterError:
         return AppDirError(describe_unwritable(exc, "the lock file", path, "Make its folder writable, or set "
@@ -149,9 +150,9 @@ def hold_advisory_harvest_lock(store: "Store") -> Iterator[None]:
             release_advisory_lock(conn, key)
 
 
-def lock_is_held(path: Path | None = None, store: "Store | None" = None) -> bool:
-    """Whether a harvest holds the app dir's lock or, given `store`, the store's."""
-    if file_lock_is_held(path or app_dir() / LOCK_FILENAME):
+def lock_is_held(path: Path, store: "Store | None" = None) -> bool:
+    """Whether a harvest holds the app dir's lock at `path` or, given `store`, the store's."""
+    if file_lock_is_held(path):
         return True
     if store is None:
         return False

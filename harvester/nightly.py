@@ -75,8 +75,7 @@ def default_log_path(store_url: str) -> Path:
     """The app dir's log for one store, so two configs in one app dir keep their own logs."""
     from harvester.lock import name_for_store
 
-    stem, _, suffix = LOG_FILENAME.rpartition(".")
-    return app_dir() / name_for_store(store_url, stem, "." + suffix)
+    return app_dir() / name_for_store(store_url, LOG_FILENAME)
 
 
 def today_for_schedule(explicit: str | None = None) -> date:

@@ -44,15 +44,11 @@ def redact(text: str) -> str:
     return text
 
 
-def redact_value(value):
-    """`redact` through the strings of a JSON-like value (stored errors, payload echoes)."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: redact_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact_value(v) for v in value]
-    return value
+def quote_server_message(text: object, limit: int = 300) -> str:
+    """The first line of what a server said, to quote in an error: redacted before it is cut,
+    so a secret the server echoed cannot survive as a cut-off prefix."""
+    lines = redact(str(text or "")).strip().splitlines()
+    return lines[0][:limit] if lines else ""
 
 
 def forget_secrets() -> None:

@@ -8,6 +8,7 @@ import click
 
 from harvester.cli.listing import format_draft_row
 from harvester.cli.output import say
+from harvester.wording.numbers import plural
 
 
 def select_drafts(store, draft_ids, kinds, sources, all_pending: bool) -> tuple[list, bool]:
@@ -20,8 +21,7 @@ def select_drafts(store, draft_ids, kinds, sources, all_pending: bool) -> tuple[
         raise click.UsageError("Name the drafts: ids, --kind K, --source S or --all-pending.")
     if draft_ids:
         return [store.get_draft(i) for i in dict.fromkeys(draft_ids)], True
-    return [d for d in store.list_drafts(["pending"])
-            if (not kinds or d.kind in kinds) and (not sources or d.source in sources)], False
+    return store.list_drafts(["pending"], kinds=kinds, sources=sources), False
 
 
 def stdin_is_terminal() -> bool:
@@ -32,7 +32,7 @@ def approve_batch(drafts, verb: str, named: bool, yes: bool) -> bool:
     """Show the batch and ask; one explicitly named draft needs no question. False: the engineer said no."""
     if named and len(drafts) == 1:
         return True
-    say(f"{len(drafts)} draft{'s' if len(drafts) != 1 else ''} to {verb}:")
+    say(f"{plural(len(drafts), 'draft')} to {verb}:")
     for d in drafts:
         say(f"  {format_draft_row(d)}")
     if yes:

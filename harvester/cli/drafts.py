@@ -80,12 +80,12 @@ def register(cli: click.Group) -> None:
         Examples:
           harvester drafts list --kind metric_lift --since 30d
           harvester drafts list --status all --source mlflow-prod"""
-        from harvester.cli.listing import format_draft_lines, terminal_width
+        from harvester.cli.listing import format_draft_lines
+        from harvester.cli.output import terminal_width
         from harvester.timeutil import parse_past
 
         start = parse_past(since, "--since") if since else None
-        items = [d for d in app.store.list_drafts(None if status == "all" else [status], since=start)
-                 if (not kinds or d.kind in kinds) and (not sources or d.source in sources)]
+        items = app.store.list_drafts(None if status == "all" else [status], since=start, kinds=kinds, sources=sources)
         if as_json:
             echo_json([d.as_json() for d in items])
             return

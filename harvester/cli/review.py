@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
-import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import click
 
 from harvester.cli.app import pass_app
-from harvester.cli.output import say
+from harvester.cli.output import say, terminal_width, wrap_words
 from harvester.errors import HarvesterError, NotFoundError
 from harvester.safe_text import one_line
 
@@ -72,27 +70,20 @@ def register(cli: click.Group) -> None:
         rejected draft is pending again, an edit or a tag change is put back.
         Quitting (q or Ctrl-C) prints a tally; everything done is kept.
         Needs a terminal; in scripts use `harvester drafts confirm|edit|reject`."""
+        from harvester.commands import command_prefix
+
+        command = command_prefix(app.config)
         if not sys.stdin.isatty():
-            say("Error: review reads single keys and needs a terminal. In scripts, use `harvester drafts list` "
-                "and `harvester drafts confirm|edit|reject ID`.", err=True)
+            say(f"Error: review reads single keys and needs a terminal. In scripts, use `{command} drafts list` "
+                f"and `{command} drafts confirm|edit|reject ID`.", err=True)
             click.get_current_context().exit(2)
         session = ReviewSession(app, kind, source)
         if not session.draft_ids:
             which = " ".join(part for part in (f"kind {kind}" if kind else "", f"from {source}" if source else "")
                              if part)
-            say(f"No pending drafts{' of ' + which if which else ''}. Run `harvester harvest` to look for new work.")
+            say(f"No pending drafts{' of ' + which if which else ''}. Run `{command} harvest` to look for new work.")
             return
         session.run()
-
-
-def review_width() -> int:
-    return max(MIN_WIDTH, min(MAX_WIDTH, shutil.get_terminal_size((MAX_WIDTH, 24)).columns))
-
-
-def wrap_line(text: str, width: int, indent: str = "", hanging: str | None = None) -> list[str]:
-    return textwrap.wrap(text, width, initial_indent=indent,
-                         subsequent_indent=indent if hanging is None else hanging,
-                         break_on_hyphens=False) or [indent.rstrip()]
 
 
 def format_evidence(label: str, url: str, width: int) -> list[str]:
@@ -101,31 +92,31 @@ def format_evidence(label: str, url: str, width: int) -> list[str]:
     line = f"    {label}: {url}" if label else f"    {url}"
     if len(line) <= width:
         return [line]
-    return [*wrap_line(f"{label}:", width, "    ", "      "), f"      {url}"] if label else [line]
+    return [*wrap_words(f"{label}:", width, "    ", "      "), f"      {url}"] if label else [line]
 
 
 def format_card(d, position: int, total: int, width: int) -> list[str]:
     """The draft as the lines of one card, none wider than `width` except an unbreakable URL."""
     from harvester.cli.drafts import describe_metric
 
-    lines = wrap_line(f"Draft {position} of {total} · #{d.id} [{one_line(d.kind)}] {d.occurred_at:%Y-%m-%d}", width)
-    lines += wrap_line(f"{one_line(d.subject)} · {one_line(d.source)}{' · edited' if d.edited else ''}", width)
+    lines = wrap_words(f"Draft {position} of {total} · #{d.id} [{one_line(d.kind)}] {d.occurred_at:%Y-%m-%d}", width)
+    lines += wrap_words(f"{one_line(d.subject)} · {one_line(d.source)}{' · edited' if d.edited else ''}", width)
     lines.append("")
-    lines += wrap_line(one_line(d.statement), width, "  ")
+    lines += wrap_words(one_line(d.statement), width, "  ")
     lines.append("")
     if d.impact_prompt:
-        lines += wrap_line(f"? {one_line(d.impact_prompt)}", width, "  ", "    ")
+        lines += wrap_words(f"? {one_line(d.impact_prompt)}", width, "  ", "    ")
     if d.metrics:
         lines.append("  metrics (logged key: before -> after):")
         for m in d.metrics:
-            lines += wrap_line(describe_metric(m), width, "    ", "      ")
+            lines += wrap_words(describe_metric(m), width, "    ", "      ")
     if d.evidence:
         lines.append("  evidence:")
         for e in d.evidence:
             lines += format_evidence(one_line(e.label), one_line(e.url), width)
-    lines += wrap_line(f"tags: {one_line(', '.join(d.tags)) or '-'}", width, "  ", "        ")
+    lines += wrap_words(f"tags: {one_line(', '.join(d.tags)) or '-'}", width, "  ", "        ")
     lines.append("")
-    lines += wrap_line(LEGEND, width)
+    lines += wrap_words(LEGEND, width)
     return lines
 
 
@@ -183,15 +174,15 @@ class ReviewSession:
         self.draft_ids = [d.id for d in reversed(self.load_pending())]
         self.index = 0
         self.history: list[Action] = []
-        self.width = review_width()
+        self.width = terminal_width(MIN_WIDTH, MAX_WIDTH, fallback=MAX_WIDTH)
         self.redraw = True
         self.keys: dict[str, Callable[[Any], None]] = {
             "c": self.confirm, "e": self.edit, "r": self.reject, "t": self.tag, "o": self.answer_outcome,
             "s": self.skip, "u": lambda _draft: self.undo(), "?": lambda _draft: self.show_help()}
 
     def load_pending(self) -> list:
-        return [d for d in self.store.list_drafts(["pending"])
-                if (self.kind is None or d.kind == self.kind) and (self.source is None or d.source == self.source)]
+        return self.store.list_drafts(["pending"], kinds=[self.kind] if self.kind else (),
+                                      sources=[self.source] if self.source else ())
 
     def run(self) -> None:
         try:
@@ -285,7 +276,7 @@ class ReviewSession:
         from harvester.rubric import load_framework
 
         known = load_framework(self.app.config.rubric.framework or None).ids
-        for line in wrap_line(f"Dimensions: {', '.join(known)}", self.width, "  ", "    "):
+        for line in wrap_words(f"Dimensions: {', '.join(known)}", self.width, "  ", "    "):
             say(line)
         changes = tuple(ask_line("Changes (+dim -dim, Enter for none)").split())
         if not changes:
@@ -314,9 +305,8 @@ class ReviewSession:
         if not answer:
             say("No outcome recorded.")
             return
-        entry = self.store.confirm_draft(draft.id)
+        entry = self.store.confirm_draft(draft.id, outcome=answer)
         self.history.append(Action("answered", self.index, draft.id))
-        self.store.update_entry(entry.id, outcome=answer)
         say(f"Confirmed #{draft.id} as journal entry {entry.id}, outcome: {one_line(answer)}")
         self.advance()
 
@@ -343,7 +333,7 @@ class ReviewSession:
 
     def show_help(self) -> None:
         for key, text in HELP:
-            for line in wrap_line(f"{key}  {text}", self.width, "  ", "     "):
+            for line in wrap_words(f"{key}  {text}", self.width, "  ", "     "):
                 say(line)
-        for line in wrap_line(LEGEND, self.width):
+        for line in wrap_words(LEGEND, self.width):
             say(line)

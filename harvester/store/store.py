@@ -192,6 +192,18 @@ class Store:
         return Cursor(source=source, stream=stream, value=row["value"], seen_ids=frozenset(row["seen_ids"]),
                       state=row["state"] or {}, updated_at=ensure_utc(row["updated_at"]))
 
+    def sources_with_records_of_mine(self, sources: Sequence[str]) -> set[str]:
+        """Those of `sources` from which at least one record of mine is stored (one indexed
+        lookup each, stopping at the first row)."""
+        t = schema.records
+        found = set()
+        with self.engine.connect() as conn:
+            for source in sources:
+                q = sa.select(t.c.id).where(t.c.owner == self.owner, t.c.source == source, t.c.mine.is_(True)).limit(1)
+                if conn.execute(q).first() is not None:
+                    found.add(source)
+        return found
+
     def count_records(self, source: str | None = None, kind: str | None = None) -> int:
         t = schema.records
         q = sa.select(sa.func.count()).select_from(t).where(t.c.owner == self.owner)
@@ -346,13 +358,19 @@ class Store:
                 .values(status="superseded", reason=reason, decided_at=now, updated_at=now))
             return int(result.rowcount or 0)
 
-    def list_drafts(self, statuses: Sequence[str] | None = None, since: datetime | None = None) -> list[Draft]:
+    def list_drafts(self, statuses: Sequence[str] | None = None, since: datetime | None = None,
+                    kinds: Sequence[str] = (), sources: Sequence[str] = ()) -> list[Draft]:
+        """Newest first; each filter left empty selects all."""
         t = schema.drafts
         q = sa.select(t).where(t.c.owner == self.owner).order_by(t.c.occurred_at.desc(), t.c.id.desc())
         if statuses:
             q = q.where(t.c.status.in_(list(statuses)))
         if since:
             q = q.where(t.c.occurred_at >= since)
+        if kinds:
+            q = q.where(t.c.kind.in_(list(kinds)))
+        if sources:
+            q = q.where(t.c.source.in_(list(sources)))
         with self.engine.connect() as conn:
             return [row_to_draft(r) for r in conn.execute(q).mappings()]
 
@@ -408,12 +426,14 @@ class Store:
         self._record(conn, "draft", draft.id, "rejected", {"status": draft.status, "reason": draft.reason},
                      {"status": "rejected", "reason": reason}, via, now)
 
-    def confirm_draft(self, draft_id: int, text: str | None = None, via: str = "cli") -> Entry:
-        """Turn a pending draft into a journal entry, in one transaction."""
+    def confirm_draft(self, draft_id: int, text: str | None = None, via: str = "cli",
+                      outcome: str | None = None) -> Entry:
+        """Turn a pending draft into a journal entry (with its business outcome, when the
+        engineer gave one), in one transaction."""
         draft = self.get_draft(draft_id)
         require_status(draft, ("pending",), "confirmed")
         with self.engine.begin() as conn:
-            return self._confirm(conn, draft, text, utcnow(), via)
+            return self._confirm(conn, draft, text, utcnow(), via, outcome)
 
     def confirm_drafts(self, draft_ids: Sequence[int], via: str = "cli") -> list[Entry]:
         """Confirm pending drafts, all or none: every id is checked before the one transaction writes."""
@@ -422,16 +442,18 @@ class Store:
         with self.engine.begin() as conn:
             return [self._confirm(conn, draft, None, now, via) for draft in drafts]
 
-    def _confirm(self, conn: sa.Connection, draft: Draft, text: str | None, now: datetime, via: str) -> Entry:
+    def _confirm(self, conn: sa.Connection, draft: Draft, text: str | None, now: datetime, via: str,
+                 outcome: str | None = None) -> Entry:
         entry = Entry(id=None, text=(text or draft.statement).strip(), occurred_at=draft.occurred_at, kind=draft.kind,
                       source=draft.source, subject=draft.subject, draft_id=draft.id, tags=draft.tags,
-                      evidence=draft.evidence, metrics=draft.metrics)
+                      evidence=draft.evidence, metrics=draft.metrics, outcome=outcome)
         entry_id = self._insert_entry(conn, entry, now)
         conn.execute(schema.drafts.update().where(schema.drafts.c.id == draft.id).values(
             status="confirmed", decided_at=now, updated_at=now, edited=draft.edited or bool(text)))
         self._record(conn, "draft", draft.id, "confirmed", {"status": draft.status},
                      {"status": "confirmed", "entry_id": entry_id}, via, now)
-        self._record(conn, "entry", entry_id, "created", None, {"text": entry.text, "draft_id": draft.id}, via, now)
+        created = {"text": entry.text, "draft_id": draft.id, **({"outcome": outcome} if outcome else {})}
+        self._record(conn, "entry", entry_id, "created", None, created, via, now)
         return replace(entry, id=entry_id, created_at=now)
 
     def load_pending_drafts(self, draft_ids: Sequence[int], action: str) -> list[Draft]:

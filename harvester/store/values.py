@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
 
@@ -21,19 +21,19 @@ def without_nul(value: str) -> str:
     return value.replace("\x00", NUL_STAND_IN) if "\x00" in value else value
 
 
-def dump_json(value: Any) -> str:
+def dump_json(value: Any, default: Callable[[Any], Any] | None = None) -> str:
     """The JSON serializer of every engine. NaN and infinities are not JSON (PostgreSQL refuses
     them, and NaN never equals itself, so a record holding one would count as changed on every
     harvest): they are stored as null, on both databases."""
     try:
-        return json.dumps(value, allow_nan=False)
+        return json.dumps(value, allow_nan=False, default=default)
     except ValueError:
-        return json.dumps(without_non_finite(value), allow_nan=False)
+        return json.dumps(without_non_finite(value), allow_nan=False, default=default)
 
 
-def dump_json_for_postgresql(value: Any) -> str:
+def dump_json_for_postgresql(value: Any, default: Callable[[Any], Any] | None = None) -> str:
     """The JSON serializer of PostgreSQL engines: as dump_json, and NUL inside strings becomes U+FFFD."""
-    text = dump_json(value)
+    text = dump_json(value, default)
     return _JSON_NUL.sub(lambda m: m.group(1) + NUL_STAND_IN, text) if "\\u0000" in text else text
 
 
@@ -51,8 +51,8 @@ def as_stored(value: Any, dialect: str) -> Any:
     """A value as the database gives it back: JSON round-tripped (tuples become lists), and
     on PostgreSQL NUL replaced as on write."""
     if isinstance(value, Mapping):
-        plain = json.loads(json.dumps(dict(value), default=str))
-        return json.loads(dump_json_for_postgresql(plain) if dialect == "postgresql" else dump_json(plain))
+        dump = dump_json_for_postgresql if dialect == "postgresql" else dump_json
+        return json.loads(dump(dict(value), default=str))
     if isinstance(value, str) and dialect == "postgresql":
         return without_nul(value)
     return value

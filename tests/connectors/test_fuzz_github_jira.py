@@ -17,7 +17,8 @@ from harvester.config import IdentitySettings
 from harvester.connectors.base import HarvestWindow
 from harvester.connectors.github import GithubConnector, GithubSettings, graphql_field_missing, \
     graphql_message, graphql_unsupported
-from harvester.connectors.github_http import GithubHttp, Response, first_line, rate_limit_wait, seconds_in
+from harvester.connectors.github_http import GithubHttp, Response, rate_limit_wait, seconds_in
+from harvester.redact import quote_server_message
 from harvester.connectors.github_parse import (details_by_id, item_version, merge_pr_details, parse_deployment,
                                                parse_pull_request, parse_release, parse_review_contribution,
                                                parse_reviewed_pull, parse_time)
@@ -164,7 +165,7 @@ def test_time_and_header_readers(value):
     parse_time(value)
     parse_jira_time(value)
     seconds_in(value)
-    first_line(value)
+    quote_server_message(value)
     load_zone(value)
     finite_number(value)
     user_id(value)
