@@ -106,7 +106,7 @@ def seed_store(db: Path, records: int, seed: int = 5) -> dict:
 
 def time_drafting(config_path: Path) -> dict:
     from harvester.config import load_config
-    from harvester.drafting import redraft
+    from harvester.drafting.redraft import redraft
     from harvester.store import open_store
 
     config = load_config(config_path)

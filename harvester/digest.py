@@ -13,7 +13,7 @@ from typing import Any
 from harvester.commands import command_prefix as base_command
 from harvester.config import Config, read_secret
 from harvester.errors import ConfigError, HarvesterError
-from harvester.kinds import kind_of, kind_registry, kinds_where
+from harvester.drafting.kinds import kind_of, kind_registry, kinds_where
 from harvester.models import Draft, Entry, ensure_utc, utcnow
 from harvester.settings import build_settings
 from harvester.store import Store
@@ -191,7 +191,7 @@ def select_checkins(store: Store, settings: DigestSettings, now: datetime) -> li
 def build_digest(store: Store, config: Config, settings: DigestSettings, now: datetime | None = None,
                  since: str | None = None, today: date | None = None) -> Digest:
     """Pending drafts new or refreshed since the window start, and the check-ins due."""
-    from harvester.rubric import load_framework
+    from harvester.drafting.rubric import load_framework
 
     now = now or utcnow()
     start = parse_since(since or settings.since, now)

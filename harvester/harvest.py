@@ -10,13 +10,13 @@ from typing import Callable, Sequence
 
 from harvester.config import Config, ConnectorInstance, describe_missing_secret
 from harvester.connectors.base import Connector, HarvestWindow
-from harvester.drafting import DraftCounts, redraft_if_changed
+from harvester.drafting.redraft import DraftCounts, redraft_if_changed
 from harvester.errors import ConfigError, HarvesterError, StoreError
 from harvester.models import Record, utcnow
 from harvester.redact import redact
 from harvester.safe_text import one_line
 from harvester.registry import connector_class
-from harvester.rubric import load_framework
+from harvester.drafting.rubric import load_framework
 from harvester.requests_counter import count_requests
 from harvester.settings import build_settings
 from harvester.store import Store
@@ -175,7 +175,7 @@ class HarvestPlan:
 
 
 def plan_harvest(config: Config, since: str | None = None, names: Sequence[str] | None = None) -> HarvestPlan:
-    from harvester.drafting import load_rules
+    from harvester.drafting.redraft import load_rules
 
     now = utcnow()
     start = parse_past(since, "--since", now) if since else parse_since(config.harvest.default_since, now)

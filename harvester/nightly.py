@@ -159,11 +159,11 @@ class NightlyPlan:
 
 def plan_nightly(config: Config) -> NightlyPlan:
     from harvester.digest import load_digest_settings
-    from harvester.drafting import load_rules
+    from harvester.drafting.redraft import load_rules
     from harvester.harvest import HarvestPlan, create_connector
     from harvester.connectors.base import HarvestWindow
     from harvester.models import utcnow
-    from harvester.rubric import load_framework
+    from harvester.drafting.rubric import load_framework
     from harvester.timeutil import parse_since
 
     settings = load_nightly_settings(config)

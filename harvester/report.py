@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Sequence
 
-from harvester.kinds import kind_of, kind_registry
+from harvester.drafting.kinds import kind_of, kind_registry
 from harvester.models import Entry, ensure_utc, utcnow
-from harvester.rubric import Dimension, Framework, Level
+from harvester.drafting.rubric import Dimension, Framework, Level
 from harvester.timeutil import month_of
 
 TOP_OUTCOMES = 5

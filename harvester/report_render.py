@@ -14,9 +14,9 @@ import re
 from typing import Callable
 from urllib.parse import quote, urlsplit
 
-from harvester.kinds import kind_of
+from harvester.drafting.kinds import kind_of
 from harvester.report import DEFAULT_OUTCOME_PROMPT, MonthSummary, Report, ReportEntry
-from harvester.wording.numbers import plural
+from harvester.drafting.wording.numbers import plural
 
 FORMATS = ("md", "html", "json")
 

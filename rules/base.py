@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Iterable, Mapping, Sequence
 
-from harvester.kinds import FindingKind
+from harvester.rules.kinds import FindingKind
 from harvester.models import Finding, Record, utcnow
 
 

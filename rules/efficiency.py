@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterable
 
-from harvester.kinds import FindingKind
+from harvester.rules.kinds import FindingKind
 from harvester.models import Finding, Metric
 from harvester.timeutil import quarter_of
 from harvester.rules.base import DetectContext, RecordGroup, Rule
@@ -82,7 +82,7 @@ class LatencyReductionRule(EfficiencyRule):
     finding_kind: ClassVar[str] = "latency_reduction"
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "latency_reduction", "Latency cuts", family="ml", rank=2, check_in=True, needs_outcome=True,
-        dimensions=("efficiency",), noun="latency cut", wording="harvester.wording.ml:word_efficiency"),)
+        dimensions=("efficiency",), noun="latency cut", wording="harvester.drafting.wording.ml:word_efficiency"),)
     kinds: ClassVar[frozenset[str]] = frozenset({"run"})
     description: ClassVar[str] = "Latency (p50/p95/p99) or throughput improved past a threshold."
 
@@ -95,6 +95,6 @@ class CostReductionRule(EfficiencyRule):
     finding_kind: ClassVar[str] = "cost_reduction"
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "cost_reduction", "Cost reductions", family="ml", rank=3, check_in=True, needs_outcome=True,
-        dimensions=("efficiency",), noun="cost cut", wording="harvester.wording.ml:word_efficiency"),)
+        dimensions=("efficiency",), noun="cost cut", wording="harvester.drafting.wording.ml:word_efficiency"),)
     kinds: ClassVar[frozenset[str]] = frozenset({"run"})
     description: ClassVar[str] = "Serving or training cost, or memory, reduced past a threshold."

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
-from harvester.kinds import FindingKind
-from harvester.linking import find_references
+from harvester.rules.kinds import FindingKind
+from harvester.rules.references import find_references
 from harvester.models import Evidence, Finding, Metric, Record
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.timeutil import period_of
@@ -116,7 +116,7 @@ class PrShippedRule(Rule):
     kinds: ClassVar[frozenset[str]] = frozenset({"pull_request"})
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "pr_shipped", "Pull requests shipped", rank=0, recap=("prs_merged",), noun="PR",
-        wording="harvester.wording.work:word_pr_shipped"),)
+        wording="harvester.drafting.wording.work:word_pr_shipped"),)
     description: ClassVar[str] = ("Merged PRs I authored: one draft per PR or feature; typo fixes, bumps, bot PRs "
                                   "and tiny PRs draft nothing on their own.")
 
@@ -168,7 +168,7 @@ class DocsWrittenRule(Rule):
     kinds: ClassVar[frozenset[str]] = frozenset({"pull_request"})
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "docs_written", "Docs written", rank=1, dimensions=("partnership-mentorship",), noun="docs PR",
-        wording="harvester.wording.work:word_docs_written"),)
+        wording="harvester.drafting.wording.work:word_docs_written"),)
     description: ClassVar[str] = "A merged PR that is documentation or a design doc (by title and labels)."
 
     period: str = "quarter"
@@ -204,7 +204,7 @@ class ReviewGivenRule(Rule):
     kinds: ClassVar[frozenset[str]] = frozenset({"review"})
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "review_given", "Reviews given", rank=3, recap=("reviews_given",), dimensions=("partnership-mentorship",),
-        noun="reviews", wording="harvester.wording.work:word_review_given"),)
+        noun="reviews", wording="harvester.drafting.wording.work:word_review_given"),)
     description: ClassVar[str] = "Code reviews of others' PRs, counted per period (month or quarter) into one draft."
 
     period: str = "quarter"

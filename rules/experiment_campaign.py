@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Iterable
 
-from harvester.kinds import FindingKind
+from harvester.rules.kinds import FindingKind
 from harvester.models import Finding
 from harvester.rules.base import DetectContext, RecordGroup
 from harvester.rules.key_metric import KeyMetricRule
@@ -17,7 +17,7 @@ class ExperimentCampaignRule(KeyMetricRule):
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "experiment_campaign", "Ideas ruled out", family="ml", rank=4, recap=("experiments", "negative_results"),
         dimensions=("experimentation",), noun="negative result",
-        wording="harvester.wording.ml:word_experiment_campaign"),)
+        wording="harvester.drafting.wording.ml:word_experiment_campaign"),)
     description: ClassVar[str] = "N or more runs in one campaign that did not beat the baseline (a ruled-out idea)."
 
     min_runs: int = 8

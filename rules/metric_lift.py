@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Iterable
 
-from harvester.kinds import FindingKind
+from harvester.rules.kinds import FindingKind
 from harvester.models import Finding, Metric
 from harvester.rules.base import DetectContext, RecordGroup
 from harvester.rules.key_metric import KeyMetricRule
@@ -18,7 +18,7 @@ class MetricLiftRule(KeyMetricRule):
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "metric_lift", "Model metric lifts", family="ml", rank=0, check_in=True, needs_outcome=True,
         recap=("experiments",), dimensions=("model-performance", "experimentation"), noun="lift",
-        wording="harvester.wording.ml:word_metric_lift"),)
+        wording="harvester.drafting.wording.ml:word_metric_lift"),)
     description: ClassVar[str] = "Best run of an experiment beats its baseline on the key metric by a threshold."
 
     min_relative_lift: float = 0.02

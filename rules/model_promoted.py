@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Iterable
 
-from harvester.kinds import FindingKind
+from harvester.rules.kinds import FindingKind
 from harvester.models import Evidence, Finding, Metric
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.metric_names import metric_unit, rank_key_metrics
@@ -21,7 +21,7 @@ class ModelPromotedRule(Rule):
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "model_promoted", "Models promoted to serving", family="ml", rank=1, check_in=True, needs_outcome=True,
         recap=("models_shipped",), dimensions=("model-performance", "production-mlops"), noun="promotion",
-        wording="harvester.wording.ml:word_model_promoted"),)
+        wording="harvester.drafting.wording.ml:word_model_promoted"),)
     description: ClassVar[str] = "A model version I trained was moved to serving by alias or stage."
 
     period: str = "quarter"

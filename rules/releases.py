@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterable
 
-from harvester.kinds import FindingKind
+from harvester.rules.kinds import FindingKind
 from harvester.models import Evidence, Finding, Metric, Record
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.engineering import check_period
@@ -23,7 +23,7 @@ class ReleaseShippedRule(Rule):
     kinds: ClassVar[frozenset[str]] = frozenset({"release", "deployment"})
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "release_shipped", "Releases and deployments", rank=2, check_in=True, dimensions=("production-mlops",),
-        noun="release", wording="harvester.wording.work:word_release_shipped"),)
+        noun="release", wording="harvester.drafting.wording.work:word_release_shipped"),)
     description: ClassVar[str] = ("Releases I published and deployments I made to production, one draft per "
                                   "repository per period; pre-releases and bot deployments draft nothing.")
 

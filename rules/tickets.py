@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Sequence
 
-from harvester.kinds import FindingKind
+from harvester.rules.kinds import FindingKind
 from harvester.models import Evidence, Finding, Record
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.timeutil import quarter_of
@@ -87,7 +87,7 @@ class TicketResolvedRule(TicketRule):
 
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "ticket_resolved", "Tickets resolved", family="ticket", rank=2, recap=("tickets_closed",), noun="ticket",
-        wording="harvester.wording.work:word_ticket_resolved"),)
+        wording="harvester.drafting.wording.work:word_ticket_resolved"),)
     description: ClassVar[str] = ("A ticket I resolved (trivial ones only in a roll-up); tickets under one epic "
                                   "make one draft.")
 
@@ -154,7 +154,7 @@ class EpicCompletedRule(TicketRule):
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "epic_completed", "Epics completed", family="ticket", rank=0, needs_outcome=True, recap=("tickets_closed",),
         dimensions=("business-impact",), noun="epic",
-        wording="harvester.wording.work:word_epic_completed"),)
+        wording="harvester.drafting.wording.work:word_epic_completed"),)
     description: ClassVar[str] = "An epic was resolved that I own or resolved child issues of."
 
     min_children: int = 1
@@ -184,7 +184,7 @@ class IncidentResolvedRule(TicketRule):
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "incident_resolved", "Incidents resolved", family="ticket", rank=1, recap=("tickets_closed",),
         dimensions=("production-mlops",), noun="incident",
-        wording="harvester.wording.work:word_incident_resolved"),)
+        wording="harvester.drafting.wording.work:word_incident_resolved"),)
     description: ClassVar[str] = "An incident or a high-priority bug I resolved."
 
     def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:

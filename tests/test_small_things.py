@@ -186,7 +186,7 @@ def test_confirm_with_empty_text_is_an_error(store):
 def test_harvest_summary_says_since_when_each_source_read(store, tmp_path):
     from harvester.cli.harvesting import print_summary
     from harvester.harvest import HarvestSummary, SourceResult
-    from harvester.drafting import DraftCounts
+    from harvester.drafting.redraft import DraftCounts
     from click.testing import CliRunner
     import click
 

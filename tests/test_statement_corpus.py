@@ -13,10 +13,10 @@ from typing import Callable
 import pytest
 
 from harvester.config import parse_config
-from harvester.drafting import redraft
+from harvester.drafting.redraft import redraft
 from harvester.models import Record
 from harvester.store import open_store
-from harvester.wording.names import MetricNames
+from harvester.drafting.wording.names import MetricNames
 from tests.support.corpus import (NOW, jira_issue, mlflow_run, promotion, pull_request, ungrounded_numbers)
 
 
@@ -419,7 +419,7 @@ def test_a_source_that_failed_mid_harvest_drafts_nothing_from_its_partial_record
 
 def test_the_recap_counts_experiments_runs_and_the_model_a_lift_shipped(tmp_path):
     from harvester.report import build_report
-    from harvester.rubric import load_framework
+    from harvester.drafting.rubric import load_framework
 
     drafts, store = run_scenario(SCENARIOS[2], tmp_path)  # a lift and its promotion, one draft
     [lift] = drafts
@@ -448,8 +448,8 @@ def test_a_campaign_boundary_moved_by_one_run_keeps_the_rejection(tmp_path):
 
 
 def test_retag_maps_the_promotion_joined_into_a_lift(tmp_path):
-    from harvester.retag import apply_retag, plan_retag
-    from harvester.rubric import load_framework
+    from harvester.drafting.retag import apply_retag, plan_retag
+    from harvester.drafting.rubric import load_framework
 
     drafts, store = run_scenario(SCENARIOS[2], tmp_path)
     entry = store.confirm_draft(drafts[0].id)

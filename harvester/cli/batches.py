@@ -8,7 +8,7 @@ import click
 
 from harvester.cli.listing import format_draft_row
 from harvester.cli.output import say
-from harvester.wording.numbers import plural
+from harvester.drafting.wording.numbers import plural
 
 
 def select_drafts(store, draft_ids, kinds, sources, all_pending: bool) -> tuple[list, bool]:

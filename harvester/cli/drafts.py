@@ -15,8 +15,8 @@ STATUS_CHOICE = click.Choice([*DRAFT_STATUSES, "all"])
 
 def describe_metric(m) -> str:
     """val_auc (validation AUC): 0.81 -> 0.8641 (+6.7%), exact values as logged."""
-    from harvester.wording.names import label_metric
-    from harvester.wording.numbers import format_percent, plain_number
+    from harvester.drafting.wording.names import label_metric
+    from harvester.drafting.wording.numbers import format_percent, plain_number
 
     label = one_line(label_metric(m.name))
     name = one_line(m.name) if label == m.name else f"{one_line(m.name)} ({label})"

@@ -6,7 +6,7 @@ import click
 
 from harvester.cli.app import echo_json, interactive, json_option, pass_app
 from harvester.cli.output import say
-from harvester.wording.numbers import join_words, plural
+from harvester.drafting.wording.numbers import join_words, plural
 
 
 class ProgressLine:
@@ -108,7 +108,7 @@ def register(cli: click.Group) -> None:
         """Re-run the rules over stored records (no network), e.g. after tuning thresholds.
 
         Confirmed, rejected and edited drafts stay exactly as they are."""
-        from harvester.drafting import load_rules, redraft as run_redraft
+        from harvester.drafting.redraft import load_rules, redraft as run_redraft
 
         rules = load_rules(app.config)
         counts = run_redraft(app.store, app.config, rules=rules)

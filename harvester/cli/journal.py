@@ -109,7 +109,7 @@ def register(cli: click.Group) -> None:
     def log_entry(app, text, when, tags, links, as_json):
         """Add a manual journal entry in thirty seconds: harvester log "Paired with Sam on ..." """
         from harvester.models import Entry, Evidence, utcnow
-        from harvester.rubric import load_framework
+        from harvester.drafting.rubric import load_framework
         from harvester.timeutil import parse_since
 
         if not text.strip():

@@ -9,7 +9,7 @@ import click
 
 from harvester.cli.app import pass_app
 from harvester.cli.output import say
-from harvester.wording.numbers import plural
+from harvester.drafting.wording.numbers import plural
 
 FORMAT_SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
 
@@ -67,7 +67,7 @@ def register(cli: click.Group) -> None:
         from harvester.commands import command_prefix
         from harvester.report import build_report
         from harvester.report_render import render_report
-        from harvester.rubric import load_framework
+        from harvester.drafting.rubric import load_framework
 
         label, start, end = resolve_window(period, since, until)
         if output and Path(output).suffix.lower() == ".pdf":

@@ -7,7 +7,7 @@ import click
 from harvester.cli.app import echo_json, json_option, pass_app
 from harvester.cli.output import say
 from harvester.safe_text import one_line
-from harvester.wording.numbers import plural
+from harvester.drafting.wording.numbers import plural
 
 
 def format_tags(tags) -> str:
@@ -39,8 +39,8 @@ def register(cli: click.Group) -> None:
           harvester retag
         """
         from harvester.commands import command_prefix
-        from harvester.retag import apply_retag, plan_retag
-        from harvester.rubric import load_framework
+        from harvester.drafting.retag import apply_retag, plan_retag
+        from harvester.drafting.rubric import load_framework
 
         framework = load_framework(app.config.rubric.framework or None)
         plan = plan_retag(app.store, framework)

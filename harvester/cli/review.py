@@ -139,7 +139,7 @@ def strip_comments(text: str) -> str:
 
 
 def asks_for_outcome(kind: str) -> bool:
-    from harvester.kinds import kind_of
+    from harvester.drafting.kinds import kind_of
 
     found = kind_of(kind)
     return found.needs_outcome or found.check_in
@@ -273,7 +273,7 @@ class ReviewSession:
 
     def tag(self, draft) -> None:
         from harvester.cli.tags import apply_changes, parse_changes
-        from harvester.rubric import load_framework
+        from harvester.drafting.rubric import load_framework
 
         known = load_framework(self.app.config.rubric.framework or None).ids
         for line in wrap_words(f"Dimensions: {', '.join(known)}", self.width, "  ", "    "):

@@ -60,7 +60,7 @@ def register(cli: click.Group) -> None:
     def list_rules(app, as_json):
         """Each rule with its parameters, as TOML to paste into the config: your config's
         values where it sets them, the defaults elsewhere."""
-        from harvester.drafting import load_rules
+        from harvester.drafting.redraft import load_rules
         from harvester.registry import rule_classes
         from harvester.settings import describe_settings
 

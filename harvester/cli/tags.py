@@ -57,7 +57,7 @@ def register(cli: click.Group) -> None:
           harvester tag --draft 7 +experimentation
           harvester rubric               (lists the valid dimension ids)
         """
-        from harvester.rubric import load_framework
+        from harvester.drafting.rubric import load_framework
 
         framework = load_framework(app.config.rubric.framework or None)
         store = app.store
@@ -95,7 +95,7 @@ def register(cli: click.Group) -> None:
     @pass_app
     def rubric(app, as_json):
         """Show the career framework in use: dimension ids, what maps to them, and levels."""
-        from harvester.rubric import load_framework
+        from harvester.drafting.rubric import load_framework
 
         fw = load_framework(app.config.rubric.framework or None)
         if as_json:

@@ -14,7 +14,7 @@ from harvester.config import IdentitySettings, parse_config
 from harvester.connectors.github import GithubConnector, GithubSettings
 from harvester.errors import AuthError, ConfigError, ConnectorError, TransientError
 from harvester.connectors.base import HarvestWindow
-from harvester.drafting import load_rules
+from harvester.drafting.redraft import load_rules
 from harvester.harvest import HarvestPlan, run_harvest
 from harvester.models import utcnow
 from harvester.timeutil import parse_since

@@ -4,7 +4,7 @@ back when it returns; the engineer's decisions and edits are never touched."""
 from __future__ import annotations
 
 from harvester.config import parse_config
-from harvester.drafting import redraft
+from harvester.drafting.redraft import redraft
 from tests.rules.factories import run
 
 LIFT = [run(0, {"val_auc": 0.80}), run(1, {"val_auc": 0.86})]
@@ -45,7 +45,7 @@ def test_decided_and_edited_drafts_stay_when_their_finding_goes(store):
 def test_drafting_is_skipped_only_when_nothing_it_reads_changed(store):
     from dataclasses import replace
 
-    from harvester.drafting import redraft_if_changed
+    from harvester.drafting.redraft import redraft_if_changed
 
     assert store.save_page(LIFT + LATENCY, None) == 4
     assert redraft_if_changed(store, config()).new == 2
@@ -68,7 +68,7 @@ def test_drafting_is_skipped_only_when_nothing_it_reads_changed(store):
 
 
 def test_a_change_saved_while_drafting_runs_is_drafted_next_time(store, monkeypatch):
-    import harvester.drafting as drafting
+    import harvester.drafting.redraft as drafting
 
     store.save_page(LIFT, None)
     original = drafting.detect_findings

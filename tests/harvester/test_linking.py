@@ -10,8 +10,9 @@ import pytest
 from harvester.config import parse_config
 from harvester.connectors.jira import JiraSettings
 from harvester.connectors.jira_parse import parse_issue
-from harvester.drafting import redraft
-from harvester.linking import find_references, link_findings
+from harvester.drafting.redraft import redraft
+from harvester.drafting.linking import link_findings
+from harvester.rules.references import find_references
 from harvester.models import Evidence, Finding, Metric, Record
 from harvester.settings import build_settings
 from tests.support.cli import run_cli, write_config

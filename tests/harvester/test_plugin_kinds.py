@@ -10,7 +10,7 @@ from typing import ClassVar
 import pytest
 
 from harvester.config import Config
-from harvester.kinds import FindingKind
+from harvester.rules.kinds import FindingKind
 from harvester.models import Draft, Entry, utcnow
 from harvester.rules.base import Rule
 
@@ -28,7 +28,7 @@ class PaperPublishedRule(Rule):
 @pytest.fixture
 def paper_rule(monkeypatch):
     from harvester import registry
-    from harvester.kinds import kind_registry
+    from harvester.drafting.kinds import kind_registry
 
     builtin = registry.rule_classes()
     monkeypatch.setattr(registry, "rule_classes", lambda: {**builtin, "paper_published": PaperPublishedRule})
@@ -67,7 +67,7 @@ def test_check_ins_follow_the_kinds_declared_with_check_in(store, paper_rule):
 def test_report_counts_titles_and_chases_the_outcome_of_a_plugin_kind(store, paper_rule):
     from harvester.report import build_report
     from harvester.report_render import render_report
-    from harvester.rubric import load_framework
+    from harvester.drafting.rubric import load_framework
 
     paper = store.add_entry(Entry(id=None, text="Paper on listwise ranking accepted", occurred_at=WHEN,
                                   kind="paper_published", tags=("partnership-mentorship",)))

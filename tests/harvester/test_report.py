@@ -15,7 +15,7 @@ import pytest
 from harvester.models import Metric
 from harvester.report import build_report
 from harvester.report_render import escape_md, render_report, safe_href
-from harvester.rubric import load_framework
+from harvester.drafting.rubric import load_framework
 from harvester.timeutil import period_bounds
 from tests.support.cli import run_cli, write_config
 from tests.support.journal import INJECTION, seed_year
@@ -335,7 +335,7 @@ def test_framework_errors_name_the_file_and_the_problem(tmp_path, text, message)
 
 
 def test_a_framework_without_levels_still_loads():
-    from harvester.rubric import parse_framework
+    from harvester.drafting.rubric import parse_framework
 
     fw = parse_framework('name = "Mini"\n[[dimensions]]\nid = "impact"\ntitle = "Impact"\nkinds = ["metric_lift"]\n', "mini")
     assert fw.levels == () and fw.dimensions[0].expectation("senior") == ""

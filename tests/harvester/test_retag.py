@@ -27,7 +27,7 @@ def day(month: int, d: int) -> datetime:
 def confirm(store, framework, kind: str, subject: str, when: datetime, statement: str,
             metrics: tuple[Metric, ...] = (), **facts):
     """A finding drafted and tagged the way the drafter does it, then confirmed."""
-    from harvester.drafting import tag_findings
+    from harvester.drafting.redraft import tag_findings
 
     finding = Finding(rule=kind, kind=kind, source="src", subject=subject, occurred_at=when, period="2026-Q3",
                       metrics=metrics, record_ids=(f"{kind}-{subject}",),
@@ -44,7 +44,7 @@ def confirm(store, framework, kind: str, subject: str, when: datetime, statement
 def journal(isolated_home, tmp_path):
     """Entries of several kinds and two manual notes, tagged under the built-in framework."""
     from harvester.config import load_config
-    from harvester.rubric import load_framework
+    from harvester.drafting.rubric import load_framework
     from harvester.store import open_store
 
     config = write_config(tmp_path / "harvester.toml", BUILTIN_CONFIG)

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from harvester.config import parse_config
-from harvester.drafting import redraft
+from harvester.drafting.redraft import redraft
 from harvester.store import open_store
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "store-0.1.0-decided.db"

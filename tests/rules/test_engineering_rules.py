@@ -11,7 +11,7 @@ from harvester.models import Record
 from harvester.registry import build_rules
 from harvester.rules.base import DetectContext, RecordGroup
 from harvester.rules.engineering import DocsWrittenRule, PrShippedRule, ReviewGivenRule, classify_pull_request
-from harvester.wording import word_finding
+from harvester.drafting.wording import word_finding
 
 T0 = datetime(2026, 8, 3, 10, 0, tzinfo=timezone.utc)
 REPO = "acme/fraud"

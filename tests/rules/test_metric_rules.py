@@ -7,7 +7,7 @@ from harvester.rules.efficiency import CostReductionRule, LatencyReductionRule
 from harvester.rules.experiment_campaign import ExperimentCampaignRule
 from harvester.rules.metric_lift import MetricLiftRule
 from harvester.rules.metric_names import metric_direction, metric_family
-from harvester.wording import word_finding
+from harvester.drafting.wording import word_finding
 from tests.rules.factories import run
 
 

@@ -25,7 +25,7 @@ def test_one_draft_per_promoted_version_with_the_key_metric():
 
 
 def test_every_declared_kind_names_a_wording_that_exists():
-    from harvester.kinds import kind_registry
+    from harvester.drafting.kinds import kind_registry
 
     for name, kind in kind_registry().items():
         assert kind.wording and callable(kind.wording_function()), name

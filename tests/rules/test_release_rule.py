@@ -10,7 +10,7 @@ from harvester.connectors.github_parse import parse_deployment, parse_release
 from harvester.registry import build_rules
 from harvester.rules.base import DetectContext, RecordGroup
 from harvester.rules.releases import ReleaseShippedRule
-from harvester.wording import word_finding
+from harvester.drafting.wording import word_finding
 from tests.support.github_fake import BOT, ME, OTHER, deployment, release
 
 T0 = datetime(2026, 8, 3, 9, 0, tzinfo=timezone.utc)

@@ -14,7 +14,7 @@ from harvester.registry import build_rules, rule_classes
 from harvester.rules.base import DetectContext, RecordGroup
 from harvester.rules.tickets import EpicCompletedRule, IncidentResolvedRule, TicketResolvedRule
 from harvester.settings import build_settings
-from harvester.wording import word_finding
+from harvester.drafting.wording import word_finding
 from tests.support.jira import CLOUD, ME_ACCOUNT, cloud_user, issue, parent_ref
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)

@@ -15,7 +15,7 @@ from harvester.connectors.jira_parse import parse_issue
 from harvester.connectors.mlflow import parse_registry_event, parse_run
 from harvester.models import Draft, Record
 from harvester.settings import build_settings
-from harvester.wording.numbers import MINUS
+from harvester.drafting.wording.numbers import MINUS
 from tests.support.github_fake import ME as GITHUB_ME
 from tests.support.github_fake import pr_item
 from tests.support.jira import CLOUD, ME_ACCOUNT, cloud_user, issue, parent_ref

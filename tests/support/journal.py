@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from harvester.drafting import draft_from_group
-from harvester.linking import FindingGroup
+from harvester.drafting.redraft import draft_from_group
+from harvester.drafting.linking import FindingGroup
 from harvester.models import Entry, Evidence, Finding, Metric
-from harvester.rubric import Framework, load_framework
+from harvester.drafting.rubric import Framework, load_framework
 from harvester.timeutil import quarter_of
 
 INJECTION = "**bold** [x](javascript:alert(1)) <img src=x onerror=alert(1)> <script>alert(3)</script>"

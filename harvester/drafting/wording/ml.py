@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from harvester.models import Finding, Metric
-from harvester.wording.names import MetricNames
-from harvester.wording.numbers import format_pair, format_percent, format_value, join_words, plural, quoted
-from harvester.wording.story import Story
+from harvester.drafting.wording.names import MetricNames
+from harvester.drafting.wording.numbers import format_pair, format_percent, format_value, join_words, plural, quoted
+from harvester.drafting.wording.story import Story
 
 PRE_SERVING = ("staging", "candidate", "challenger")
 OUTCOME_QUESTION = ("an online or system metric (precision at the serving threshold, latency, alerts) or a "

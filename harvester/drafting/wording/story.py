@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from harvester.kinds import kind_of
+from harvester.drafting.kinds import kind_of
 from harvester.models import Finding
-from harvester.wording.names import MetricNames
-from harvester.wording.numbers import join_words, quoted
+from harvester.drafting.wording.names import MetricNames
+from harvester.drafting.wording.numbers import join_words, quoted
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
-from harvester.drafting import tag_findings
+from harvester.drafting.redraft import tag_findings
 from harvester.models import Entry, Finding
-from harvester.rubric import Framework
+from harvester.drafting.rubric import Framework
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,18 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from harvester.config import Config
-from harvester.identity import carry_identities
-from harvester.kinds import kind_of
-from harvester.linking import FindingGroup, link_findings, linked_summary
+from harvester.drafting.identity import carry_identities
+from harvester.drafting.kinds import kind_of
+from harvester.drafting.linking import FindingGroup, link_findings, linked_summary
 from harvester.models import DECIDED_STATUSES, Draft, Evidence, Finding, utcnow
 from harvester.registry import build_rules
-from harvester.rubric import Framework, load_framework
+from harvester.drafting.rubric import Framework, load_framework
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.metric_names import metric_family
 from harvester.safe_text import one_line
 from harvester.store import Store
 from harvester.store.store import DRAFTED_INPUTS_KEY, RECORDS_VERSION_KEY
-from harvester.wording import MetricNames, Mention, Story, word_story
+from harvester.drafting.wording import MetricNames, Mention, Story, word_story
 
 SERVING_KINDS = ("model_version",)
 # Facts that hold words a person wrote (PR titles, ticket summaries, labels): the only text tags read.

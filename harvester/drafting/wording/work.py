@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from harvester.models import Finding
-from harvester.wording.numbers import format_value, plural, quoted
-from harvester.wording.story import Story
+from harvester.drafting.wording.numbers import format_value, plural, quoted
+from harvester.drafting.wording.story import Story
 
 
 def format_duration(days: object) -> str:

@@ -1,9 +1,9 @@
-"""Finding kinds, each declared once on the rule that produces it.
+"""What a rule declares about each kind of finding it makes.
 
-A rule lists the kinds it makes in `finding_kinds`; the registry collects them from every
-registered rule (built-in or plugin), so the digest's groups, the report's recap, linking's
-choice of primary, the impact check-ins, the wording and the default rubric tags all read the
-same declaration.
+A rule lists the kinds it makes in `finding_kinds`; the registry in `harvester.drafting.kinds`
+collects them from every registered rule (built-in or plugin), so the digest's groups, the
+report's recap, linking's choice of primary, the impact check-ins, the wording and the default
+rubric tags all read the same declaration.
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import import_module
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable
 
-if TYPE_CHECKING:
-    from harvester.wording.story import Story
-
-Wording = Callable[["Story"], tuple[str, str]]
+# A wording function takes a harvester.drafting.wording.Story and returns (statement, prompt).
+Wording = Callable[[Any], tuple[str, str]]
 
 # Families, in the order linking picks a draft's primary finding: an ML result tells the story,
 # else a ticket or epic, else the engineering work.
@@ -65,29 +63,6 @@ class FindingKind:
 
 @lru_cache(maxsize=None)
 def load_wording(target: str) -> Wording:
+    """The wording function named "module:function", imported on first use."""
     module, _, name = target.partition(":")
     return getattr(import_module(module), name)
-
-
-@lru_cache(maxsize=1)
-def kind_registry() -> dict[str, FindingKind]:
-    """Every declared kind by name, in display order (family, rank, name)."""
-    from harvester.registry import rule_classes
-
-    found: dict[str, FindingKind] = {}
-    for cls in rule_classes().values():
-        for kind in getattr(cls, "finding_kinds", ()):
-            found.setdefault(kind.name, kind)
-    return dict(sorted(found.items(), key=lambda item: (*item[1].link_rank(), item[0])))
-
-
-def kind_of(name: str) -> FindingKind:
-    """The declared kind, or a plain one for a kind nobody declared (an old store's, a removed plugin's)."""
-    found = kind_registry().get(name)
-    if found is not None:
-        return found
-    return FindingKind(name=name, title=name.replace("_", " ").capitalize(), rank=99)
-
-
-def kinds_where(predicate: Callable[[FindingKind], bool]) -> tuple[str, ...]:
-    return tuple(name for name, kind in kind_registry().items() if predicate(kind))

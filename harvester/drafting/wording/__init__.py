@@ -1,8 +1,8 @@
 """How drafts read. `word_story` words one draft; each finding kind names its own wording."""
 
 from harvester.models import Finding
-from harvester.wording.names import MetricNames
-from harvester.wording.story import Mention, Story, word_story
+from harvester.drafting.wording.names import MetricNames
+from harvester.drafting.wording.story import Mention, Story, word_story
 
 
 def word_finding(finding: Finding, names: MetricNames | None = None) -> tuple[str, str]:

@@ -1,0 +1,1 @@
+"""Drafting: rules' findings linked into drafts, worded, tagged against the rubric."""
