@@ -6,11 +6,15 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from harvester.errors import ConfigError, HarvesterError
 from harvester.settings import build_settings
+
+if TYPE_CHECKING:
+    from harvester.drafting.rubric import Framework
 
 CONFIG_FILENAME = "harvester.toml"
 HOME_CONFIG_FILENAME = "config.toml"
@@ -64,9 +68,6 @@ class IdentitySettings:
         if self.email:
             found.add(self.email.strip().lower())
         return frozenset(found)
-
-    def is_me(self, handle: str | None) -> bool:
-        return bool(handle) and handle.strip().lower() in self.all_handles
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,13 @@ class Config:
 
     def where(self, *keys: str) -> str:
         return f"{self.label} [{'.'.join(keys)}]"
+
+    @cached_property
+    def framework(self) -> Framework:
+        """The promotion rubric in use, read once per command."""
+        from harvester.drafting.rubric import load_framework
+
+        return load_framework(self.rubric.framework or None)
 
 
 def default_store_url() -> str:

@@ -16,7 +16,6 @@ from harvester.models import Record, utcnow
 from harvester.redact import redact
 from harvester.safe_text import one_line
 from harvester.registry import connector_class
-from harvester.drafting.rubric import load_framework
 from harvester.requests_counter import count_requests
 from harvester.settings import build_settings
 from harvester.store import Store
@@ -69,9 +68,9 @@ class HarvestSummary:
         }
 
 
-def create_connectors(config: Config, names: Sequence[str] | None = None) -> list[Connector]:
-    """Build and check the selected connector instances; every config problem is raised
-    before anything is fetched or written."""
+def select_instances(config: Config, names: Sequence[str] | None = None,
+                     where: str = "") -> list[ConnectorInstance]:
+    """The connector instances a harvest reads: the named ones, else every configured one."""
     instances = config.connectors
     if not instances and config.path is None:
         raise ConfigError("No config file found (looked for --config, $HARVESTER_CONFIG, ./harvester.toml and the "
@@ -79,20 +78,36 @@ def create_connectors(config: Config, names: Sequence[str] | None = None) -> lis
     if not instances:
         raise ConfigError(f"{config.label}: no [connectors.<name>] table. Add one (see config.example.toml) "
                           "or run `harvester init`.")
-    if names:
-        missing = [n for n in names if n not in instances]
-        if missing:
-            raise ConfigError(f"{config.label}: no connector named {missing[0]!r}. "
-                              f"Configured: {', '.join(sorted(instances))}.")
-    selected = [instances[n] for n in (names or sorted(instances))]
-    check_secrets_set(selected)
-    connectors = []
-    for inst in selected:
-        connector = create_connector(inst, config)
-        connector.check()
-        connector.check_target()
+    missing = [n for n in names or () if n not in instances]
+    if missing:
+        named = f"{where}: sources names {missing[0]!r}, which is not configured" if where else \
+            f"{config.label}: no connector named {missing[0]!r}"
+        raise ConfigError(f"{named}. Configured: {', '.join(sorted(instances))}.")
+    return [instances[n] for n in (names or sorted(instances))]
+
+
+def create_connectors(config: Config, instances: Sequence[ConnectorInstance],
+                      keep_going: bool = False) -> tuple[list[Connector], dict[str, str]]:
+    """Build and check the connectors. Every config problem is raised before anything is
+    fetched or written, unless `keep_going`: then a connector that cannot be built (a secret
+    missing under cron's bare environment, say) becomes that source's failure and the others run."""
+    if not keep_going:
+        check_secrets_set(instances)
+    connectors, failed = [], {}
+    for inst in instances:
+        try:
+            if keep_going:
+                check_secrets_set([inst])
+            connector = create_connector(inst, config)
+            connector.check()
+            connector.check_target()
+        except HarvesterError as exc:
+            if not keep_going:
+                raise
+            failed[inst.name] = str(exc)
+            continue
         connectors.append(connector)
-    return connectors
+    return connectors, failed
 
 
 def check_secrets_set(instances: Sequence[ConnectorInstance]) -> None:
@@ -172,18 +187,23 @@ class HarvestPlan:
     window: HarvestWindow
     connectors: list[Connector]
     rules: list
+    failed_setup: dict[str, str] = field(default_factory=dict)  # sources that could not be built
 
 
-def plan_harvest(config: Config, since: str | None = None, names: Sequence[str] | None = None) -> HarvestPlan:
+def plan_harvest(config: Config, since: str | None = None, names: Sequence[str] | None = None,
+                 keep_going: bool = False, where: str = "") -> HarvestPlan:
+    """The one planning path of `harvest` and `nightly`: window, rules, rubric and connectors.
+    `where` names the setting that chose `names`, for its error."""
     from harvester.drafting.redraft import load_rules
 
     now = utcnow()
     start = parse_past(since, "--since", now) if since else parse_since(config.harvest.default_since, now)
-    window = HarvestWindow(since=start, forced=since is not None,
-                           started_at=now)
+    window = HarvestWindow(since=start, forced=since is not None, started_at=now)
     rules = load_rules(config)
-    load_framework(config.rubric.framework or None)
-    return HarvestPlan(window=window, connectors=create_connectors(config, names), rules=rules)
+    config.framework  # an unreadable rubric is refused before anything is fetched
+    instances = select_instances(config, names, where)
+    connectors, failed = create_connectors(config, instances, keep_going)
+    return HarvestPlan(window=window, connectors=connectors, rules=rules, failed_setup=failed)
 
 
 def run_harvest(store: Store, config: Config, since: str | None = None, names: Sequence[str] | None = None,

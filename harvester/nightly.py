@@ -148,48 +148,22 @@ class NightlyResult:
 
 @dataclass
 class NightlyPlan:
-    """Everything validated before the lock is taken or the store opened. Connectors that
-    cannot be built (a secret missing under cron's bare environment, say) are kept as
-    per-source failures: the others still run."""
+    """Everything validated before the lock is taken or the store opened; connectors that
+    cannot be built are kept in the harvest plan as per-source failures."""
 
     settings: NightlySettings
     harvest: Any  # HarvestPlan
-    failed_setup: dict[str, str] = field(default_factory=dict)
 
 
 def plan_nightly(config: Config) -> NightlyPlan:
     from harvester.digest import load_digest_settings
-    from harvester.drafting.redraft import load_rules
-    from harvester.harvest import HarvestPlan, create_connector
-    from harvester.connectors.base import HarvestWindow
-    from harvester.models import utcnow
-    from harvester.drafting.rubric import load_framework
-    from harvester.timeutil import parse_since
+    from harvester.harvest import plan_harvest
 
     settings = load_nightly_settings(config)
     if "digest" in config.raw:
         load_digest_settings(config)
-    instances = config.connectors
-    if not instances:
-        raise ConfigError(f"{config.label}: no [connectors.<name>] table. Add one (see config.example.toml).")
-    unknown = [n for n in settings.sources if n not in instances]
-    if unknown:
-        raise ConfigError(f"{config.where('nightly')}: sources names {unknown[0]!r}, which is not configured. "
-                          f"Configured: {', '.join(sorted(instances))}.")
-    rules = load_rules(config)
-    load_framework(config.rubric.framework or None)
-    connectors, failed = [], {}
-    for name in settings.sources or sorted(instances):
-        try:
-            connector = create_connector(instances[name], config)
-            connector.check()
-        except HarvesterError as exc:
-            failed[name] = str(exc)
-            continue
-        connectors.append(connector)
-    now = utcnow()
-    window = HarvestWindow(since=parse_since(config.harvest.default_since, now), forced=False, started_at=now)
-    return NightlyPlan(settings, HarvestPlan(window=window, connectors=connectors, rules=rules), failed)
+    harvest = plan_harvest(config, names=settings.sources or None, keep_going=True, where=config.where("nightly"))
+    return NightlyPlan(settings, harvest)
 
 
 def run_nightly(store: Store, config: Config, plan: NightlyPlan, today: date, progress=None) -> NightlyResult:
@@ -197,8 +171,8 @@ def run_nightly(store: Store, config: Config, plan: NightlyPlan, today: date, pr
     from harvester.digest import iso_week
     from harvester.harvest import run_harvest
 
-    result = NightlyResult(today=today, failed_setup=dict(plan.failed_setup))
-    for name, error in sorted(plan.failed_setup.items()):
+    result = NightlyResult(today=today, failed_setup=dict(plan.harvest.failed_setup))
+    for name, error in sorted(plan.harvest.failed_setup.items()):
         run_id = store.start_harvest_run(name)
         store.finish_harvest_run(run_id, "failed", 0, 0, error)
         log.error("source %s not harvested: %s", name, error)

@@ -109,12 +109,11 @@ def register(cli: click.Group) -> None:
     def log_entry(app, text, when, tags, links, as_json):
         """Add a manual journal entry in thirty seconds: harvester log "Paired with Sam on ..." """
         from harvester.models import Entry, Evidence, utcnow
-        from harvester.drafting.rubric import load_framework
         from harvester.timeutil import parse_since
 
         if not text.strip():
             raise click.UsageError("The entry text is empty.")
-        framework = load_framework(app.config.rubric.framework or None)
+        framework = app.config.framework
         unknown = [t for t in tags if t not in framework.ids]
         if unknown:
             raise click.UsageError(f"Unknown rubric dimension {unknown[0]!r}. Known: {', '.join(framework.ids)}.")

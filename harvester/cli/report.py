@@ -67,8 +67,6 @@ def register(cli: click.Group) -> None:
         from harvester.commands import command_prefix
         from harvester.report import build_report
         from harvester.report_render import render_report
-        from harvester.drafting.rubric import load_framework
-
         label, start, end = resolve_window(period, since, until)
         if output and Path(output).suffix.lower() == ".pdf":
             raise click.UsageError(f"harvester does not write PDF. Write HTML (-o {Path(output).with_suffix('.html')}), "
@@ -76,7 +74,7 @@ def register(cli: click.Group) -> None:
         if fmt is None:
             fmt = FORMAT_SUFFIXES.get(Path(output).suffix.lower(), "md") if output else "md"
         config = app.config
-        framework = load_framework(config.rubric.framework or None)
+        framework = config.framework
         level_id = level or config.rubric.level
         built = build_report(app.store, framework, since=start, until=end, period=label,
                              level=framework.level(level_id) if level_id else None,

@@ -40,9 +40,7 @@ def register(cli: click.Group) -> None:
         """
         from harvester.commands import command_prefix
         from harvester.drafting.retag import apply_retag, plan_retag
-        from harvester.drafting.rubric import load_framework
-
-        framework = load_framework(app.config.rubric.framework or None)
+        framework = app.config.framework
         plan = plan_retag(app.store, framework)
         if not dry_run:
             apply_retag(app.store, plan)

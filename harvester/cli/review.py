@@ -273,9 +273,7 @@ class ReviewSession:
 
     def tag(self, draft) -> None:
         from harvester.cli.tags import apply_changes, parse_changes
-        from harvester.drafting.rubric import load_framework
-
-        known = load_framework(self.app.config.rubric.framework or None).ids
+        known = self.app.config.framework.ids
         for line in wrap_words(f"Dimensions: {', '.join(known)}", self.width, "  ", "    "):
             say(line)
         changes = tuple(ask_line("Changes (+dim -dim, Enter for none)").split())

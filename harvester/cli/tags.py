@@ -57,9 +57,7 @@ def register(cli: click.Group) -> None:
           harvester tag --draft 7 +experimentation
           harvester rubric               (lists the valid dimension ids)
         """
-        from harvester.drafting.rubric import load_framework
-
-        framework = load_framework(app.config.rubric.framework or None)
+        framework = app.config.framework
         store = app.store
         if draft:
             item = store.get_draft(item_id)
@@ -95,9 +93,7 @@ def register(cli: click.Group) -> None:
     @pass_app
     def rubric(app, as_json):
         """Show the career framework in use: dimension ids, what maps to them, and levels."""
-        from harvester.drafting.rubric import load_framework
-
-        fw = load_framework(app.config.rubric.framework or None)
+        fw = app.config.framework
         if as_json:
             echo_json({"name": fw.name, "levels": [{"id": lv.id, "title": lv.title} for lv in fw.levels],
                        "dimensions": [{"id": d.id, "title": d.title, "description": d.description,

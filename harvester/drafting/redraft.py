@@ -15,7 +15,7 @@ from harvester.drafting.kinds import kind_of
 from harvester.drafting.linking import FindingGroup, link_findings, linked_summary
 from harvester.models import DECIDED_STATUSES, Draft, Evidence, Finding, utcnow
 from harvester.registry import build_rules
-from harvester.drafting.rubric import Framework, load_framework
+from harvester.drafting.rubric import Framework
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.metric_names import metric_family
 from harvester.safe_text import one_line
@@ -182,7 +182,7 @@ def redraft_if_changed(store: Store, config: Config, now: datetime | None = None
     pass: then the drafts are already what a pass would make, and a nightly run with nothing
     new stays fast however long the history."""
     rules = load_rules(config) if rules is None else rules
-    framework = load_framework(config.rubric.framework or None)
+    framework = config.framework
     names = metric_names(config)
     current = drafting_state(store, rules, framework, names)
     if store.get_state(DRAFTED_INPUTS_KEY) == current:
@@ -194,7 +194,7 @@ def redraft(store: Store, config: Config, now: datetime | None = None,
             on_group: Callable[[], None] | None = None, rules: Sequence[Rule] | None = None) -> DraftCounts:
     """Rules over every stored record -> findings -> drafts. Needs no network; safe to re-run."""
     rules = load_rules(config) if rules is None else rules
-    framework = load_framework(config.rubric.framework or None)
+    framework = config.framework
     names = metric_names(config)
     return draft_all(store, rules, framework, drafting_state(store, rules, framework, names), now or utcnow(),
                      on_group, names)
