@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Iterable, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Hashable, Iterable, Sequence
 
 from harvester.rules.kinds import FindingKind
 from harvester.models import Finding, Record, utcnow
@@ -32,7 +32,6 @@ class DetectContext:
 
     now: datetime = field(default_factory=utcnow)
     serving_runs: frozenset[tuple[str, str]] = frozenset()  # (source, run id) behind a serving model version
-    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,46 @@ class Rule:
     def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
         raise NotImplementedError
 
-    def finalize(self, context: DetectContext) -> Iterable[Finding]:
-        """Findings that span groups; called once after every group was seen."""
-        return ()
+
+@dataclass(frozen=True)
+class RollupRule(Rule):
+    """A rule that makes one finding per bucket of records gathered across groups (a period's
+    reviews, a repository's releases in a quarter) rather than per group.
+
+    `bucket` names the bucket a record counts toward (None: it does not count); `summarise`
+    turns one bucket's records, in the order their groups came, into findings. `detect_in_groups` gathers the
+    buckets, so the rule itself keeps no state between groups."""
+
+    abstract: ClassVar[bool] = True
+
+    def bucket(self, group: RecordGroup, record: Record) -> Hashable | None:
+        raise NotImplementedError
+
+    def summarise(self, key: Any, records: Sequence[Record], context: DetectContext) -> Iterable[Finding]:
+        raise NotImplementedError
+
+
+def detect_in_groups(rules: Sequence[Rule], groups: Iterable[RecordGroup], context: DetectContext,
+                     on_group: Callable[[], None] | None = None) -> list[Finding]:
+    """Every rule over every group it reads, then each rollup's buckets in key order."""
+    findings: list[Finding] = []
+    buckets: dict[int, dict[Any, list[Record]]] = {i: {} for i, rule in enumerate(rules)
+                                                   if isinstance(rule, RollupRule)}
+    for group in groups:
+        for i, rule in enumerate(rules):
+            if group.kind not in rule.kinds:
+                continue
+            if i in buckets:
+                for record in group.records:
+                    key = rule.bucket(group, record)
+                    if key is not None:
+                        buckets[i].setdefault(key, []).append(record)
+            else:
+                findings.extend(rule.detect(group, context))
+        if on_group:
+            on_group()
+    for i, gathered in buckets.items():
+        rule = rules[i]
+        for key in sorted(gathered):
+            findings.extend(rule.summarise(key, gathered[key], context))
+    return findings

@@ -9,13 +9,13 @@ one repository are one feature and make one draft.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 from harvester.rules.kinds import FindingKind
 from harvester.rules.references import find_references
 from harvester.models import Evidence, Finding, Metric, Record
-from harvester.rules.base import DetectContext, RecordGroup, Rule
+from harvester.rules.base import DetectContext, RecordGroup, RollupRule, Rule
 from harvester.timeutil import period_of
 
 TRIVIAL_TITLE = re.compile(
@@ -198,7 +198,7 @@ class DocsWrittenRule(Rule):
 
 
 @dataclass(frozen=True)
-class ReviewGivenRule(Rule):
+class ReviewGivenRule(RollupRule):
     """Reviews of other people's PRs: one draft per period, not one per review."""
 
     kinds: ClassVar[frozenset[str]] = frozenset({"review"})
@@ -209,47 +209,41 @@ class ReviewGivenRule(Rule):
 
     period: str = "quarter"
     min_reviews: int = 3
-    _seen: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         check_period(self.period)
 
-    def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
-        for r in group.records:
-            a = r.attributes
-            if not r.mine or a.get("own_pr") or a.get("pr_author_is_bot"):
-                continue
-            key = (group.source, period_of(r.occurred_at, self.period))
-            self._seen.setdefault(key, []).append(r)
-        return ()
+    def bucket(self, group: RecordGroup, record: Record) -> tuple[str, str] | None:
+        a = record.attributes
+        if not record.mine or a.get("own_pr") or a.get("pr_author_is_bot"):
+            return None
+        return group.source, period_of(record.occurred_at, self.period)
 
-    def finalize(self, context: DetectContext) -> Iterable[Finding]:
-        seen, findings = dict(self._seen), []
-        self._seen.clear()
-        for (source, period), records in sorted(seen.items()):
-            prs = {(r.attributes.get("repo") or r.subject, r.attributes.get("pr_number")): r for r in records}
-            if len(records) < self.min_reviews:
-                continue
-            repos: dict[str, int] = {}
-            for repo, _ in prs:
-                repos[repo] = repos.get(repo, 0) + 1
-            authors = {r.attributes.get("pr_author_id") or r.attributes.get("pr_author_login") for r in records} - {None}
-            records.sort(key=lambda r: r.occurred_at)
-            evidence = []
-            for r in list(prs.values())[:5]:
-                url = r.attributes.get("pr_url") or r.url
-                if url:
-                    evidence.append(Evidence(url=url, label=f"reviewed {r.attributes.get('repo')}#"
-                                                            f"{r.attributes.get('pr_number')}", source=source))
-            findings.append(Finding(
-                rule=self.rule_name(), kind="review_given", source=source, subject=f"code reviews {period}",
-                occurred_at=records[-1].occurred_at, period=period,
-                metrics=(Metric("reviews", None, float(len(records))), Metric("pull requests", None, float(len(prs)))),
-                record_ids=tuple(r.external_id for r in records), evidence=tuple(evidence),
-                facts={"reviews": len(records), "pull_requests": len(prs), "authors": len(authors),
-                       "repos": dict(sorted(repos.items(), key=lambda kv: (-kv[1], kv[0]))), "period": period,
-                       "approvals": sum(1 for r in records if r.attributes.get("state") == "approved"),
-                       "changes_requested": sum(1 for r in records if r.attributes.get("state") == "changes_requested")},
-                identity=(period,),
-            ))
-        return findings
+    def summarise(self, key: tuple[str, str], records: Sequence[Record],
+                  context: DetectContext) -> Iterable[Finding]:
+        source, period = key
+        prs = {(r.attributes.get("repo") or r.subject, r.attributes.get("pr_number")): r for r in records}
+        if len(records) < self.min_reviews:
+            return
+        repos: dict[str, int] = {}
+        for repo, _ in prs:
+            repos[repo] = repos.get(repo, 0) + 1
+        authors = {r.attributes.get("pr_author_id") or r.attributes.get("pr_author_login") for r in records} - {None}
+        records = sorted(records, key=lambda r: r.occurred_at)
+        evidence = []
+        for r in list(prs.values())[:5]:
+            url = r.attributes.get("pr_url") or r.url
+            if url:
+                evidence.append(Evidence(url=url, label=f"reviewed {r.attributes.get('repo')}#"
+                                                        f"{r.attributes.get('pr_number')}", source=source))
+        yield Finding(
+            rule=self.rule_name(), kind="review_given", source=source, subject=f"code reviews {period}",
+            occurred_at=records[-1].occurred_at, period=period,
+            metrics=(Metric("reviews", None, float(len(records))), Metric("pull requests", None, float(len(prs)))),
+            record_ids=tuple(r.external_id for r in records), evidence=tuple(evidence),
+            facts={"reviews": len(records), "pull_requests": len(prs), "authors": len(authors),
+                   "repos": dict(sorted(repos.items(), key=lambda kv: (-kv[1], kv[0]))), "period": period,
+                   "approvals": sum(1 for r in records if r.attributes.get("state") == "approved"),
+                   "changes_requested": sum(1 for r in records if r.attributes.get("state") == "changes_requested")},
+            identity=(period,),
+        )

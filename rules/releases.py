@@ -6,18 +6,18 @@ draft; what counts is the period's tally per repository, with the releases named
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import ClassVar, Iterable
+from dataclasses import dataclass
+from typing import ClassVar, Iterable, Sequence
 
 from harvester.rules.kinds import FindingKind
 from harvester.models import Evidence, Finding, Metric, Record
-from harvester.rules.base import DetectContext, RecordGroup, Rule
+from harvester.rules.base import DetectContext, RecordGroup, RollupRule
 from harvester.rules.engineering import check_period
 from harvester.timeutil import period_of
 
 
 @dataclass(frozen=True)
-class ReleaseShippedRule(Rule):
+class ReleaseShippedRule(RollupRule):
     """Releases I published and deployments I made to a production environment."""
 
     kinds: ClassVar[frozenset[str]] = frozenset({"release", "deployment"})
@@ -30,7 +30,6 @@ class ReleaseShippedRule(Rule):
     period: str = "quarter"
     environments: tuple[str, ...] = ("production", "prod", "live")
     min_deployments: int = 1
-    _seen: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         check_period(self.period)
@@ -47,39 +46,34 @@ class ReleaseShippedRule(Rule):
         return bool(a.get("production")) or \
             str(a.get("environment") or "").strip().lower() in {e.lower() for e in self.environments}
 
-    def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
-        for r in group.records:
-            if self.counts(r):
-                key = (group.source, group.subject, period_of(r.occurred_at, self.period))
-                self._seen.setdefault(key, []).append(r)
-        return ()
+    def bucket(self, group: RecordGroup, record: Record) -> tuple[str, str, str] | None:
+        if not self.counts(record):
+            return None
+        return group.source, group.subject, period_of(record.occurred_at, self.period)
 
-    def finalize(self, context: DetectContext) -> Iterable[Finding]:
-        seen, findings = dict(self._seen), []
-        self._seen.clear()
-        for (source, repo, period), records in sorted(seen.items()):
-            records.sort(key=lambda r: (r.occurred_at, r.external_id))
-            releases = [r for r in records if r.kind == "release"]
-            deployments = [r for r in records if r.kind == "deployment"]
-            if not releases and len(deployments) < self.min_deployments:
-                continue
-            metrics = []
-            if releases:
-                metrics.append(Metric("releases", None, float(len(releases))))
-            if deployments:
-                metrics.append(Metric("production deployments", None, float(len(deployments))))
-            evidence = [Evidence(url=r.url, label=f"release {r.attributes.get('tag') or r.title}", source=source)
-                        for r in releases[-5:] if r.url]
-            if deployments and deployments[-1].url:
-                evidence.append(Evidence(url=deployments[-1].url, label=f"deployments of {repo}", source=source))
-            findings.append(Finding(
-                rule=self.rule_name(), kind="release_shipped", source=source, subject=repo,
-                occurred_at=records[-1].occurred_at, period=period, metrics=tuple(metrics),
-                record_ids=tuple(r.external_id for r in records), evidence=tuple(evidence),
-                facts={"repo": repo, "period": period, "releases": [r.attributes.get("tag") or r.title
-                                                                     for r in releases],
-                       "deployments": len(deployments),
-                       "environments": sorted({str(r.attributes.get("environment")) for r in deployments})},
-                identity=(period,),
-            ))
-        return findings
+    def summarise(self, key: tuple[str, str, str], records: Sequence[Record],
+                  context: DetectContext) -> Iterable[Finding]:
+        source, repo, period = key
+        records = sorted(records, key=lambda r: (r.occurred_at, r.external_id))
+        releases = [r for r in records if r.kind == "release"]
+        deployments = [r for r in records if r.kind == "deployment"]
+        if not releases and len(deployments) < self.min_deployments:
+            return
+        metrics = []
+        if releases:
+            metrics.append(Metric("releases", None, float(len(releases))))
+        if deployments:
+            metrics.append(Metric("production deployments", None, float(len(deployments))))
+        evidence = [Evidence(url=r.url, label=f"release {r.attributes.get('tag') or r.title}", source=source)
+                    for r in releases[-5:] if r.url]
+        if deployments and deployments[-1].url:
+            evidence.append(Evidence(url=deployments[-1].url, label=f"deployments of {repo}", source=source))
+        yield Finding(
+            rule=self.rule_name(), kind="release_shipped", source=source, subject=repo,
+            occurred_at=records[-1].occurred_at, period=period, metrics=tuple(metrics),
+            record_ids=tuple(r.external_id for r in records), evidence=tuple(evidence),
+            facts={"repo": repo, "period": period, "releases": [r.attributes.get("tag") or r.title for r in releases],
+                   "deployments": len(deployments),
+                   "environments": sorted({str(r.attributes.get("environment")) for r in deployments})},
+            identity=(period,),
+        )

@@ -16,14 +16,13 @@ from harvester.drafting.linking import FindingGroup, link_findings, linked_summa
 from harvester.models import DECIDED_STATUSES, Draft, Evidence, Finding, utcnow
 from harvester.registry import build_rules
 from harvester.drafting.rubric import Framework
-from harvester.rules.base import DetectContext, RecordGroup, Rule
+from harvester.rules.base import DetectContext, RecordGroup, Rule, detect_in_groups
 from harvester.rules.metric_names import metric_family
 from harvester.safe_text import one_line
 from harvester.store import Store
 from harvester.store.store import DRAFTED_INPUTS_KEY, RECORDS_VERSION_KEY
 from harvester.drafting.wording import MetricNames, Mention, Story, word_story
 
-SERVING_KINDS = ("model_version",)
 # Facts that hold words a person wrote (PR titles, ticket summaries, labels): the only text tags read.
 AUTHORED_FACTS = ("title", "summary", "titles", "labels")
 
@@ -58,17 +57,9 @@ def build_context(store: Store, now: datetime) -> DetectContext:
 def detect_findings(store: Store, rules: Sequence[Rule], context: DetectContext,
                     on_group: Callable[[], None] | None = None) -> list[Finding]:
     kinds = {k for rule in rules for k in rule.kinds}
-    findings: list[Finding] = []
-    for source, kind, subject, records in store.iter_record_groups(kinds):
-        group = RecordGroup(source=source, kind=kind, subject=subject, records=records)
-        for rule in rules:
-            if kind in rule.kinds:
-                findings.extend(rule.detect(group, context))
-        if on_group:
-            on_group()
-    for rule in rules:
-        findings.extend(rule.finalize(context))
-    return findings
+    groups = (RecordGroup(source=source, kind=kind, subject=subject, records=records)
+              for source, kind, subject, records in store.iter_record_groups(kinds))
+    return detect_in_groups(rules, groups, context, on_group)
 
 
 def authored_texts(f: Finding) -> list[str]:

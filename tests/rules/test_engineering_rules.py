@@ -9,7 +9,7 @@ import pytest
 from harvester.errors import ConfigError
 from harvester.models import Record
 from harvester.registry import build_rules
-from harvester.rules.base import DetectContext, RecordGroup
+from harvester.rules.base import DetectContext, RecordGroup, detect_in_groups
 from harvester.rules.engineering import DocsWrittenRule, PrShippedRule, ReviewGivenRule, classify_pull_request
 from harvester.drafting.wording import word_finding
 
@@ -125,10 +125,9 @@ def test_reviews_make_one_draft_per_period_not_per_review():
                                                                              author=303)]
     noise = [review(40, own=True), review(41, bot=True)]
     next_quarter = [review(50, days=70)]
-    for g in (group(serving + noise, "review", "acme/serving"), group(platform, "review", "acme/platform"),
-              group(next_quarter, "review", "acme/serving")):
-        assert list(rule.detect(g, CTX)) == []
-    findings = list(rule.finalize(CTX))
+    groups = [group(serving + noise, "review", "acme/serving"), group(platform, "review", "acme/platform"),
+              group(next_quarter, "review", "acme/serving")]
+    findings = detect_in_groups([rule], groups, CTX)
     assert len(findings) == 1  # the next quarter has one review, under min_reviews
     f = findings[0]
     assert (f.kind, f.period, f.facts["reviews"], f.facts["pull_requests"], f.facts["authors"]) == \
@@ -138,13 +137,14 @@ def test_reviews_make_one_draft_per_period_not_per_review():
     assert statement == ("Reviewed 7 pull requests by 2 engineers in 2 repositories (acme/serving, acme/platform) "
                          "during 2026-Q3 (8 reviews, 1 asking for changes).")
     assert "grow" in prompt
-    assert list(rule.finalize(CTX)) == []  # nothing carried into the next run
+    assert detect_in_groups([rule], [], CTX) == []  # the rule keeps nothing between passes
+    assert [f.fingerprint for f in detect_in_groups([rule], groups, CTX)] == [f.fingerprint for f in findings]
 
 
 def test_review_period_by_month():
     rule = ReviewGivenRule(period="month", min_reviews=1)
-    rule.detect(group([review(1, days=0), review(2, days=40)], "review", "acme/serving"), CTX)
-    assert [f.period for f in rule.finalize(CTX)] == ["2026-08", "2026-09"]
+    found = detect_in_groups([rule], [group([review(1, days=0), review(2, days=40)], "review", "acme/serving")], CTX)
+    assert [f.period for f in found] == ["2026-08", "2026-09"]
 
 
 def test_rule_parameters_are_validated():

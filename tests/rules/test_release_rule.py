@@ -8,7 +8,7 @@ import pytest
 
 from harvester.connectors.github_parse import parse_deployment, parse_release
 from harvester.registry import build_rules
-from harvester.rules.base import DetectContext, RecordGroup
+from harvester.rules.base import DetectContext, RecordGroup, detect_in_groups
 from harvester.rules.releases import ReleaseShippedRule
 from harvester.drafting.wording import word_finding
 from tests.support.github_fake import BOT, ME, OTHER, deployment, release
@@ -33,11 +33,8 @@ def deployments(*items, repo="acme/fraud"):
 
 def detect(rule, *groups):
     ctx = DetectContext(now=T0 + timedelta(days=60))
-    found = []
-    for kind, records in groups:
-        subject = records[0].subject
-        found += list(rule.detect(RecordGroup("github-work", kind, subject, records), ctx))
-    return found + list(rule.finalize(ctx))
+    return detect_in_groups([rule], [RecordGroup("github-work", kind, records[0].subject, records)
+                                     for kind, records in groups], ctx)
 
 
 def test_one_draft_per_repository_and_quarter_with_releases_and_production_deployments():
@@ -73,7 +70,7 @@ def test_quarters_and_repositories_are_separate_and_identity_is_stable():
     first = detect(rule, *groups)
     assert sorted((f.subject, f.period) for f in first) == [("acme/fraud", "2026-Q3"), ("acme/fraud", "2026-Q4"),
                                                             ("acme/serving", "2026-Q3")]
-    assert [f.fingerprint for f in detect(rule, *groups)] == [f.fingerprint for f in first]  # finalize resets
+    assert [f.fingerprint for f in detect(rule, *groups)] == [f.fingerprint for f in first]  # nothing kept between passes
 
 
 def test_environment_names_and_threshold_come_from_config():
