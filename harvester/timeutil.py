@@ -22,6 +22,13 @@ def months_before(value: datetime, months: int) -> datetime:
     return value.replace(year=year, month=month + 1, day=day)
 
 
+def parse_until(text: str, now: datetime | None = None) -> datetime:
+    """The exclusive end an `--until` names: like `parse_since`, except that a bare date
+    (2026-07-31) includes that whole day."""
+    end = parse_since(text, now)
+    return end + timedelta(days=1) if len(text.strip()) == 10 else end
+
+
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """'90d', '12w', '36h', '6m' or '1y' (calendar months and years), or an ISO date/datetime
     -> aware UTC datetime."""

@@ -42,36 +42,6 @@ def format_time(value) -> str:
     return f"{value:%Y-%m-%d %H:%M} UTC" if value else "-"
 
 
-def collect_status(app) -> dict:
-    from harvester.digest import last_sent
-    from harvester.models import ensure_utc
-    from harvester.lock import app_lock_path, lock_is_held
-    from harvester.nightly import load_nightly_settings
-
-    store, config = app.store, app.config
-    lock_path = app_lock_path(config.store_url)
-    running = lock_is_held(lock_path, store=store)
-    runs = {r["source"]: r for r in store.last_harvest_runs()}
-    sources = []
-    for name in sorted(set(config.connectors) | set(runs)):
-        run = runs.get(name)
-        inst = config.connectors.get(name)
-        item = {"source": name, "type": inst.type if inst else None, "configured": inst is not None,
-                "last_harvest": None, "status": "never", "records": 0, "requests": 0, "error": None}
-        if run:
-            status = run["status"]
-            if status == "running" and not running:
-                status = "interrupted"
-            item.update(last_harvest=ensure_utc(run["finished_at"] or run["started_at"]).isoformat(),
-                        status=status, records=run["records"], requests=run["requests"], error=run["error"])
-        sources.append(item)
-    settings = load_nightly_settings(config)
-    return {"sources": sources, "pending_drafts": len(store.list_drafts(["pending"])),
-            "last_digest": last_sent(store), "nightly_running": running,
-            "digest_weekday": settings.digest_weekday or "never", "log_file": str(settings.log_path),
-            "lock_file": str(lock_path)}
-
-
 def register(cli: click.Group) -> None:
     @cli.command()
     @click.option("--today", metavar="YYYY-MM-DD",
@@ -137,7 +107,9 @@ def register(cli: click.Group) -> None:
         pending drafts; the last digest sent."""
         from harvester.commands import command_prefix
 
-        info = collect_status(app)
+        from harvester.status import collect_status
+
+        info = collect_status(app.store, app.config)
         command = command_prefix(app.config)
         if as_json:
             echo_json(info)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -17,15 +16,13 @@ FORMAT_SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "htm
 def resolve_window(period: str | None, since: str | None, until: str | None):
     """(label, since, until) in UTC; `until` is exclusive. Default: the current half-year."""
     from harvester.models import utcnow
-    from harvester.timeutil import parse_past, parse_since, period_bounds, period_of
+    from harvester.timeutil import parse_past, parse_until, period_bounds, period_of
 
     if period and (since or until):
         raise click.UsageError("Use either --period or --since/--until, not both.")
     if since or until:
         start = parse_past(since) if since else None
-        end = parse_since(until) if until else utcnow()
-        if until and len(until.strip()) == 10:  # a bare date includes that whole day
-            end += timedelta(days=1)
+        end = parse_until(until) if until else utcnow()
         if start and start >= end:
             raise click.UsageError("--since must be before --until.")
         return "", start, end

@@ -272,7 +272,8 @@ class ReviewSession:
         self.advance()
 
     def tag(self, draft) -> None:
-        from harvester.cli.tags import apply_changes, parse_changes
+        from harvester.drafting.tags import TagChangeError, apply_changes, parse_changes
+
         known = self.app.config.framework.ids
         for line in wrap_words(f"Dimensions: {', '.join(known)}", self.width, "  ", "    "):
             say(line)
@@ -282,8 +283,8 @@ class ReviewSession:
             return
         try:
             added, removed = parse_changes(changes, draft.tags, known)
-        except click.UsageError as exc:
-            say(one_line(exc.message))
+        except TagChangeError as exc:
+            say(one_line(str(exc)))
             return
         tags = apply_changes(draft.tags, added, removed)
         if tags == list(draft.tags):

@@ -35,14 +35,10 @@ def register(cli: click.Group) -> None:
           harvester search latency --since 2026-07-01 --tag efficiency
           harvester search ruled out --status all --json
         """
-        from datetime import timedelta
-
         from harvester.store.search import SEARCH_STATUSES, SearchFilters
-        from harvester.timeutil import parse_past, parse_since
+        from harvester.timeutil import parse_past, parse_until
 
-        end = None
-        if until:
-            end = parse_since(until) + (timedelta(days=1) if len(until.strip()) == 10 else timedelta(0))
+        end = parse_until(until) if until else None
         chosen = SEARCH_STATUSES if "all" in statuses else (tuple(statuses) or ("confirmed", "pending"))
         filters = SearchFilters(since=parse_past(since) if since else None, until=end, tags=tuple(tags),
                                 sources=tuple(sources), statuses=chosen, limit=limit)

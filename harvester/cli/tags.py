@@ -8,28 +8,6 @@ from harvester.cli.app import echo_json, json_option, pass_app
 from harvester.cli.output import say
 
 
-def parse_changes(changes: tuple[str, ...], current: tuple[str, ...], known: tuple[str, ...]):
-    """('+a', '-b') -> (added, removed), checking every dimension id against the framework."""
-    added, removed = [], []
-    for change in changes:
-        sign, dim = change[:1], change[1:]
-        if sign not in "+-" or not dim or not sign:
-            raise click.UsageError(f"Cannot read {change!r}: write each change as +DIMENSION or -DIMENSION.")
-        # Removing a tag the current framework no longer knows is allowed (after switching frameworks).
-        if dim not in known and not (sign == "-" and dim in current):
-            raise click.UsageError(f"Unknown rubric dimension {dim!r}. Valid dimensions: {', '.join(known)}.")
-        (added if sign == "+" else removed).append(dim)
-    both = set(added) & set(removed)
-    if both:
-        raise click.UsageError(f"{sorted(both)[0]!r} is both added and removed; pick one.")
-    return added, removed
-
-
-def apply_changes(current: tuple[str, ...], added: list[str], removed: list[str]) -> list[str]:
-    tags = [t for t in current if t not in removed]
-    return tags + [t for t in added if t not in tags]
-
-
 class TagCommand(click.Command):
     """-h is help only as a word of its own: "-h..." starts dimension ids such as -hiring."""
 
@@ -70,7 +48,12 @@ def register(cli: click.Group) -> None:
                 raise click.UsageError(f"Draft {item_id} is confirmed; tag {where}.")
         else:
             item = store.get_entry(item_id)
-        added, removed = parse_changes(changes, item.tags, framework.ids)
+        from harvester.drafting.tags import TagChangeError, apply_changes, parse_changes
+
+        try:
+            added, removed = parse_changes(changes, item.tags, framework.ids)
+        except TagChangeError as exc:
+            raise click.UsageError(str(exc)) from None
         tags = apply_changes(item.tags, added, removed)
         if changes:
             if draft:
