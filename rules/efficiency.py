@@ -84,7 +84,7 @@ class LatencyReductionRule(EfficiencyRule):
         "latency_reduction", "Latency cuts", family="ml", rank=2, check_in=True, needs_outcome=True,
         dimensions=("efficiency",), noun="latency cut", wording="harvester.drafting.wording.ml:word_efficiency"),)
     kinds: ClassVar[frozenset[str]] = frozenset({"run"})
-    description: ClassVar[str] = "Latency (p50/p95/p99) or throughput improved past a threshold."
+    description: ClassVar[str] = "p50/p95/p99 latency down, or throughput up, by min_relative_improvement."
 
 
 @dataclass(frozen=True)
@@ -97,4 +97,4 @@ class CostReductionRule(EfficiencyRule):
         "cost_reduction", "Cost reductions", family="ml", rank=3, check_in=True, needs_outcome=True,
         dimensions=("efficiency",), noun="cost cut", wording="harvester.drafting.wording.ml:word_efficiency"),)
     kinds: ClassVar[frozenset[str]] = frozenset({"run"})
-    description: ClassVar[str] = "Serving or training cost, or memory, reduced past a threshold."
+    description: ClassVar[str] = "Serving or training cost, or memory, down by min_relative_improvement."

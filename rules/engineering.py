@@ -117,8 +117,9 @@ class PrShippedRule(Rule):
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "pr_shipped", "Pull requests shipped", rank=0, recap=("prs_merged",), noun="PR",
         wording="harvester.drafting.wording.work:word_pr_shipped"),)
-    description: ClassVar[str] = ("Merged PRs I authored: one draft per PR or feature; typo fixes, bumps, bot PRs "
-                                  "and tiny PRs draft nothing on their own.")
+    description: ClassVar[str] = ("A merged PR of yours, or one feature's PRs (same Jira key or [prefix] in the "
+                                  "title, one repository) as one draft; typo fixes, version and dependency bumps, bot "
+                                  "PRs and PRs under min_lines (when sizes are known) draft nothing on their own.")
 
     min_lines: int = 10
     period: str = "quarter"
@@ -169,7 +170,8 @@ class DocsWrittenRule(Rule):
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "docs_written", "Docs written", rank=1, dimensions=("partnership-mentorship",), noun="docs PR",
         wording="harvester.drafting.wording.work:word_docs_written"),)
-    description: ClassVar[str] = "A merged PR that is documentation or a design doc (by title and labels)."
+    description: ClassVar[str] = ("A merged PR that is documentation or a design doc (docs: titles, README, runbook, "
+                                  "RFC, ADR, a documentation label).")
 
     period: str = "quarter"
 
@@ -205,7 +207,8 @@ class ReviewGivenRule(RollupRule):
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "review_given", "Reviews given", rank=3, recap=("reviews_given",), dimensions=("partnership-mentorship",),
         noun="reviews", wording="harvester.drafting.wording.work:word_review_given"),)
-    description: ClassVar[str] = "Code reviews of others' PRs, counted per period (month or quarter) into one draft."
+    description: ClassVar[str] = ("Your reviews of other people's PRs, one draft per period with counts, authors and "
+                                  "repositories, from min_reviews up.")
 
     period: str = "quarter"
     min_reviews: int = 3

@@ -18,7 +18,8 @@ class ExperimentCampaignRule(KeyMetricRule):
         "experiment_campaign", "Ideas ruled out", family="ml", rank=4, recap=("experiments", "negative_results"),
         dimensions=("experimentation",), noun="negative result",
         wording="harvester.drafting.wording.ml:word_experiment_campaign"),)
-    description: ClassVar[str] = "N or more runs in one campaign that did not beat the baseline (a ruled-out idea)."
+    description: ClassVar[str] = ("min_runs or more runs in a campaign that never beat the baseline: a ruled-out idea "
+                                  '("ruled out X after N runs").')
 
     min_runs: int = 8
     min_relative_lift: float = 0.02

@@ -19,7 +19,8 @@ class MetricLiftRule(KeyMetricRule):
         "metric_lift", "Model metric lifts", family="ml", rank=0, check_in=True, needs_outcome=True,
         recap=("experiments",), dimensions=("model-performance", "experimentation"), noun="lift",
         wording="harvester.drafting.wording.ml:word_metric_lift"),)
-    description: ClassVar[str] = "Best run of an experiment beats its baseline on the key metric by a threshold."
+    description: ClassVar[str] = ("The best of your runs in a campaign beats its baseline on the experiment's key "
+                                  "metric by min_relative_lift.")
 
     min_relative_lift: float = 0.02
     min_absolute_lift: float = 0.0

@@ -22,7 +22,7 @@ class ModelPromotedRule(Rule):
         "model_promoted", "Models promoted to serving", family="ml", rank=1, check_in=True, needs_outcome=True,
         recap=("models_shipped",), dimensions=("model-performance", "production-mlops"), noun="promotion",
         wording="harvester.drafting.wording.ml:word_model_promoted"),)
-    description: ClassVar[str] = "A model version I trained was moved to serving by alias or stage."
+    description: ClassVar[str] = "A version of your model moved to serving by alias or stage."
 
     period: str = "quarter"
 

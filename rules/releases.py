@@ -24,8 +24,9 @@ class ReleaseShippedRule(RollupRule):
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "release_shipped", "Releases and deployments", rank=2, check_in=True, dimensions=("production-mlops",),
         noun="release", wording="harvester.drafting.wording.work:word_release_shipped"),)
-    description: ClassVar[str] = ("Releases I published and deployments I made to production, one draft per "
-                                  "repository per period; pre-releases and bot deployments draft nothing.")
+    description: ClassVar[str] = ("Releases you published (not pre-releases) and your deployments to a production "
+                                  "environment, one draft per repository per period; deployments made by bots draft "
+                                  "nothing.")
 
     period: str = "quarter"
     environments: tuple[str, ...] = ("production", "prod", "live")

@@ -88,8 +88,10 @@ class TicketResolvedRule(TicketRule):
     finding_kinds: ClassVar[tuple[FindingKind, ...]] = (FindingKind(
         "ticket_resolved", "Tickets resolved", family="ticket", rank=2, recap=("tickets_closed",), noun="ticket",
         wording="harvester.drafting.wording.work:word_ticket_resolved"),)
-    description: ClassVar[str] = ("A ticket I resolved (trivial ones only in a roll-up); tickets under one epic "
-                                  "make one draft.")
+    description: ClassVar[str] = ("A Jira issue you resolved; the issues under one epic make one draft for the epic "
+                                  "(none once the epic itself is done); sub-tasks, chores, estimates under "
+                                  "min_story_points, typo-sized summaries and won't-do or duplicate resolutions draft "
+                                  "nothing on their own.")
 
     trivial_types: tuple[str, ...] = ("Sub-task", "Subtask", "Chore")
     trivial_words: tuple[str, ...] = ("typo", "bump", "lint", "linting", "formatting", "whitespace", "readme",
@@ -155,7 +157,8 @@ class EpicCompletedRule(TicketRule):
         "epic_completed", "Epics completed", family="ticket", rank=0, needs_outcome=True, recap=("tickets_closed",),
         dimensions=("business-impact",), noun="epic",
         wording="harvester.drafting.wording.work:word_epic_completed"),)
-    description: ClassVar[str] = "An epic was resolved that I own or resolved child issues of."
+    description: ClassVar[str] = ("An epic resolved that is yours or has child issues you resolved, with their count "
+                                  "and how long it took.")
 
     min_children: int = 1
 
@@ -185,7 +188,7 @@ class IncidentResolvedRule(TicketRule):
         "incident_resolved", "Incidents resolved", family="ticket", rank=1, recap=("tickets_closed",),
         dimensions=("production-mlops",), noun="incident",
         wording="harvester.drafting.wording.work:word_incident_resolved"),)
-    description: ClassVar[str] = "An incident or a high-priority bug I resolved."
+    description: ClassVar[str] = "An incident, or a bug of high priority, you resolved, with the hours it took."
 
     def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
         findings = []
