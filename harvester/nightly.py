@@ -13,7 +13,7 @@ from typing import Any
 
 from harvester.config import AppDirError, Config, app_dir, describe_unwritable
 from harvester.errors import ConfigError, HarvesterError
-from harvester.settings import build_settings
+from harvester.settings import build_settings, setting
 from harvester.store import Store
 
 LOG_FILENAME = "harvester.log"
@@ -26,15 +26,16 @@ log = logging.getLogger("harvester")
 
 @dataclass(frozen=True)
 class NightlySettings:
-    digest_weekday: str = "monday"  # "" or "never": nightly never sends the digest
-    sources: tuple[str, ...] = ()  # default: every configured connector
-    log_file: str = ""  # default: harvester.log in the app dir (harvester-<hash>.log for a store not the default)
-    log_max_bytes: int = 1_000_000
-    log_backups: int = 5
-    # Once a week every source is read again over [harvest] default_since, as a backfill would,
-    # so that records dated before a cursor (runs imported or logged late) are not missed:
-    # "digest_day" (the digest weekday, or monday when the digest is off), a day name, or "never".
-    full_reread: str = "digest_day"
+    digest_weekday: str = setting("monday", 'the day nightly sends the weekly digest; "never": nightly never sends it')
+    sources: tuple[str, ...] = setting((), "the connector instances nightly reads; empty: every configured one")
+    log_file: str = setting("", "the log file; empty: harvester.log in the app dir (harvester-<hash>.log for a "
+                                "store that is not the default one)")
+    log_max_bytes: int = setting(1_000_000, "the size at which the log is rotated")
+    log_backups: int = setting(5, "rotated logs kept")
+    # Records dated before a cursor (runs imported or logged late) are only found by reading again.
+    full_reread: str = setting("digest_day", 'the day every source is read again over [harvest] default_since, '
+                               'as a backfill would: "digest_day" (the digest weekday, or monday when the digest '
+                               'is off), a day name, or "never"')
 
     def __post_init__(self):
         day = self.digest_weekday.strip().lower()

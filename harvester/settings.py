@@ -10,6 +10,11 @@ from typing import Any, Mapping
 from harvester.errors import ConfigError
 
 
+def setting(default: Any = dataclasses.MISSING, help: str = "", *, factory: Any = dataclasses.MISSING) -> Any:
+    """A settings field with its meaning, which the README's settings tables show."""
+    return dataclasses.field(default=default, default_factory=factory, metadata={"help": help})
+
+
 def build_settings(cls: type, table: Mapping[str, Any], where: str) -> Any:
     """Return `cls(**table)` after checking every key; `where` names the file and table."""
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
