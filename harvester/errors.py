@@ -43,6 +43,11 @@ class StoreError(HarvesterError):
     read-only, full or damaged. The message names the store and the fix."""
 
 
+class RuleError(HarvesterError):
+    """A rule (a plugin's, usually) raised while reading its records. The records stay stored;
+    drafting runs again once the rule is fixed or turned off."""
+
+
 class NotFoundError(HarvesterError):
     """A draft or entry id that does not exist."""
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, ClassVar, Hashable, Iterable, Sequence
+from typing import Any, Callable, ClassVar, Hashable, Iterable, Iterator, Sequence
 
+from harvester.errors import HarvesterError, RuleError
 from harvester.rules.kinds import FindingKind
 from harvester.models import Finding, Record, utcnow
+from harvester.safe_text import one_line
 
 
 @dataclass(frozen=True)
@@ -87,17 +90,32 @@ def detect_in_groups(rules: Sequence[Rule], groups: Iterable[RecordGroup], conte
         for i, rule in enumerate(rules):
             if group.kind not in rule.kinds:
                 continue
-            if i in buckets:
-                for record in group.records:
-                    key = rule.bucket(group, record)
-                    if key is not None:
-                        buckets[i].setdefault(key, []).append(record)
-            else:
-                findings.extend(rule.detect(group, context))
+            with rule_failures(rule, f"{group.kind} records of {group.source} {group.subject!r}"):
+                if i in buckets:
+                    for record in group.records:
+                        key = rule.bucket(group, record)
+                        if key is not None:
+                            buckets[i].setdefault(key, []).append(record)
+                else:
+                    findings.extend(rule.detect(group, context))
         if on_group:
             on_group()
     for i, gathered in buckets.items():
         rule = rules[i]
         for key in sorted(gathered):
-            findings.extend(rule.summarise(key, gathered[key], context))
+            with rule_failures(rule, f"its bucket {key!r}"):
+                findings.extend(rule.summarise(key, gathered[key], context))
     return findings
+
+
+@contextmanager
+def rule_failures(rule: Rule, where: str) -> Iterator[None]:
+    """A rule that raises becomes one line naming the rule and how to turn it off."""
+    try:
+        yield
+    except HarvesterError:
+        raise
+    except Exception as exc:
+        name = rule.rule_name()
+        raise RuleError(one_line(f"rule {name} failed on {where}: {type(exc).__name__}: {exc}. Fix the rule, or "
+                                 f"turn it off with [rules.{name}] enabled = false.")) from exc
