@@ -65,8 +65,8 @@ def register(cli: click.Group) -> None:
           harvester report --since 2026-01-01 --until 2026-06-30 --format json
         """
         from harvester.commands import command_prefix
-        from harvester.report import build_report
-        from harvester.report_render import render_report
+        from harvester.report.build import build_report
+        from harvester.report.render import render_report
         from harvester.drafting.rubric import load_framework
 
         label, start, end = resolve_window(period, since, until)

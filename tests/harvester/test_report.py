@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from harvester.models import Metric
-from harvester.report import build_report
-from harvester.report_render import escape_md, render_report, safe_href
+from harvester.report.build import build_report
+from harvester.report.render import escape_md, render_report, safe_href
 from harvester.drafting.rubric import load_framework
 from harvester.timeutil import period_bounds
 from tests.support.cli import run_cli, write_config

@@ -15,7 +15,7 @@ from typing import Callable
 from urllib.parse import quote, urlsplit
 
 from harvester.drafting.kinds import kind_of
-from harvester.report import DEFAULT_OUTCOME_PROMPT, MonthSummary, Report, ReportEntry
+from harvester.report.build import DEFAULT_OUTCOME_PROMPT, MonthSummary, Report, ReportEntry
 from harvester.drafting.wording.numbers import plural
 
 FORMATS = ("md", "html", "json")
