@@ -68,7 +68,7 @@ def test_check_ins_follow_the_kinds_declared_with_check_in(store, paper_rule):
 
 def test_report_counts_titles_and_chases_the_outcome_of_a_plugin_kind(store, paper_rule):
     from harvester.report.build import build_report
-    from harvester.report.render import render_report
+    from harvester.report.formats import render_report
     from harvester.drafting.rubric import load_framework
 
     paper = store.add_entry(Entry(id=None, text="Paper on listwise ranking accepted", occurred_at=WHEN,
