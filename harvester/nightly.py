@@ -157,7 +157,7 @@ class NightlyPlan:
 
 
 def plan_nightly(config: Config) -> NightlyPlan:
-    from harvester.digest import load_digest_settings
+    from harvester.digest.model import load_digest_settings
     from harvester.harvest import plan_harvest
 
     settings = load_nightly_settings(config)
@@ -169,7 +169,7 @@ def plan_nightly(config: Config) -> NightlyPlan:
 
 def run_nightly(store: Store, config: Config, plan: NightlyPlan, today: date, progress=None) -> NightlyResult:
     """Harvest, then the digest when it is due. The caller holds the lock."""
-    from harvester.digest import iso_week
+    from harvester.digest.build import iso_week
     from harvester.harvest import run_harvest
 
     result = NightlyResult(today=today, failed_setup=dict(plan.harvest.failed_setup))
@@ -202,7 +202,7 @@ def run_nightly(store: Store, config: Config, plan: NightlyPlan, today: date, pr
 def full_reread_due(store: Store, settings: NightlySettings, today: date) -> bool:
     """Weekly, on the re-read day; a week whose re-read failed or whose day was missed (the
     machine was off) catches up on the next night, so no more than a week passes without one."""
-    from harvester.digest import iso_week
+    from harvester.digest.build import iso_week
 
     day = settings.full_reread_day
     if not day:
@@ -220,7 +220,9 @@ def full_reread_due(store: Store, settings: NightlySettings, today: date) -> boo
 
 
 def send_digest_if_due(store: Store, config: Config, settings: NightlySettings, today: date) -> DigestStep:
-    from harvester.digest import iso_week, last_sent, load_digest_settings, send_digest
+    from harvester.digest.build import iso_week
+    from harvester.digest.mail import last_sent, send_digest
+    from harvester.digest.model import load_digest_settings
 
     week = iso_week(today)
     if not settings.digest_weekday:

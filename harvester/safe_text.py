@@ -5,11 +5,13 @@ must not forge a row of `drafts list`)."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 # C0 and C1 controls, DEL, and the Unicode format characters that reorder or hide text
 # (bidirectional overrides and isolates, zero-width joiners, the BOM).
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _LINE_BREAKS = re.compile("[\r\n\u2028\u2029\x0b\x0c\x85]+")
+_UNSAFE_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
 _CONTROLS_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
@@ -34,3 +36,17 @@ def printable(text: object) -> str:
     value = text if isinstance(text, str) else str(text)
     value = value.replace("\r\n", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     return _CONTROLS_BUT_NEWLINE.sub(escape_control, value)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL, without surrounding whitespace, if it is http(s) with a host; None for anything
+    else: javascript:, data: and file: never link, nor does a URL with whitespace or a control
+    character inside it (browsers drop those characters, so a split `javascript:` would still run)."""
+    url = (url or "").strip()
+    if not url or _UNSAFE_IN_URL.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None

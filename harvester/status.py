@@ -9,7 +9,7 @@ from harvester.store import Store
 
 def collect_status(store: Store, config: Config) -> dict:
     """Each source's last harvest, pending drafts, the last digest and whether nightly runs now."""
-    from harvester.digest import last_sent
+    from harvester.digest.mail import last_sent
     from harvester.lock import app_lock_path, lock_is_held
     from harvester.nightly import load_nightly_settings
 

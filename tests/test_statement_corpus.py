@@ -418,7 +418,7 @@ def test_a_source_that_failed_mid_harvest_drafts_nothing_from_its_partial_record
 
 
 def test_the_recap_counts_experiments_runs_and_the_model_a_lift_shipped(tmp_path):
-    from harvester.report import build_report
+    from harvester.report.build import build_report
     from harvester.drafting.rubric import load_framework
 
     drafts, store = run_scenario(SCENARIOS[2], tmp_path)  # a lift and its promotion, one draft

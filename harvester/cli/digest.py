@@ -8,6 +8,7 @@ import click
 
 from harvester.cli.app import echo_json, json_option, pass_app
 from harvester.cli.output import say
+from harvester.drafting.wording.numbers import plural
 from harvester.safe_text import one_line
 
 
@@ -26,8 +27,10 @@ def register(cli: click.Group) -> None:
         Without --send it is printed (plain text, or --json) and nothing is recorded.
         A week with nothing pending and no check-ins sends nothing unless
         [digest] send_empty = true."""
-        from harvester.digest import build_digest, load_digest_settings, send_digest
-        from harvester.digest_render import plural, render_html, render_text
+        from harvester.digest.build import build_digest
+        from harvester.digest.mail import send_digest
+        from harvester.digest.model import load_digest_settings
+        from harvester.digest.render import render_html, render_text
 
         settings = load_digest_settings(app.config)
         if send:

@@ -8,6 +8,7 @@ import click
 
 from harvester.cli.app import echo_json, interactive, json_option, pass_app
 from harvester.cli.output import say
+from harvester.drafting.wording.numbers import plural
 from harvester.safe_text import one_line
 
 
@@ -136,8 +137,6 @@ def register(cli: click.Group) -> None:
                    + (f"  (review: {command} drafts list)" if info["pending_drafts"] else ""))
         last = info["last_digest"]
         if last:
-            from harvester.digest_render import plural
-
             say(f"Last digest: week {last.get('week')}, sent {str(last.get('sent_at', ''))[:16].replace('T', ' ')}"
                        f" UTC to {', '.join(last.get('to') or [])} ({plural(last.get('drafts', 0), 'draft')}, "
                        f"{plural(last.get('checkins', 0), 'check-in')})")

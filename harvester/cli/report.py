@@ -9,8 +9,8 @@ import click
 from harvester.cli.app import pass_app
 from harvester.cli.output import say
 from harvester.drafting.wording.numbers import plural
-
-FORMAT_SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
+from harvester.report.formats import (DEFAULT_FORMAT, OUTPUT_FORMATS, describe_formats, format_for_suffix,
+                                      render_report)
 
 
 def resolve_window(period: str | None, since: str | None, until: str | None):
@@ -36,8 +36,8 @@ def register(cli: click.Group) -> None:
     @click.option("--period", help="A review period: 2026, 2026-H2, 2026-Q3 or 2026-07. Default: the current half-year.")
     @click.option("--since", help="Start instead of --period: a date (2026-07-01) or a span (6m, 26w).")
     @click.option("--until", help="End of the window (a date is included whole). Default: now.")
-    @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]),
-                  help="Output format. Default: from the -o suffix, else md.")
+    @click.option("--format", "fmt", type=click.Choice(list(OUTPUT_FORMATS)),
+                  help=f"Output format: {describe_formats()}. Default: from the -o suffix, else {DEFAULT_FORMAT}.")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
                   help="Write to this file instead of standard output.")
     @click.option("--level", help="Show each dimension's expectation at this framework level (e.g. senior). "
@@ -62,14 +62,13 @@ def register(cli: click.Group) -> None:
           harvester report --since 2026-01-01 --until 2026-06-30 --format json
         """
         from harvester.commands import command_prefix
-        from harvester.report import build_report
-        from harvester.report_render import render_report
+        from harvester.report.build import build_report
         label, start, end = resolve_window(period, since, until)
         if output and Path(output).suffix.lower() == ".pdf":
             raise click.UsageError(f"harvester does not write PDF. Write HTML (-o {Path(output).with_suffix('.html')}), "
                                    "open it in a browser and print it to PDF.")
         if fmt is None:
-            fmt = FORMAT_SUFFIXES.get(Path(output).suffix.lower(), "md") if output else "md"
+            fmt = format_for_suffix(Path(output).suffix).name if output else DEFAULT_FORMAT
         config = app.config
         framework = config.framework
         level_id = level or config.rubric.level

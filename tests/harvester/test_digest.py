@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from harvester.digest import CHECKINS_ASKED_KEY, LAST_SENT_KEY
+from harvester.digest.model import CHECKINS_ASKED_KEY, LAST_SENT_KEY
 from harvester.models import Draft, Evidence, Metric, utcnow
 from harvester.store import schema
 from tests.support.cli import run_cli, write_config
@@ -119,7 +119,7 @@ def test_html_part_renders_untrusted_content_inert(store, database_url, seeded, 
     page = parts_of(sink.received[0].message)["text/html"]
 
     assert "<script" not in page.lower()
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
     assert "<img" not in page.lower()
     assert "&lt;img src=x onerror=alert(1)&gt;best run" in page  # shown as text
     hrefs = re.findall(r'href="([^"]*)"', page)
@@ -127,6 +127,26 @@ def test_html_part_renders_untrusted_content_inert(store, database_url, seeded, 
                      "https://mlflow.example.com/#/models/fraud-detector/versions/3"]
     assert "javascript:alert(document.cookie)" in page  # shown as text, never as a link
     assert not re.search(r"<[a-z]+[^>]*\s(src|on[a-z]+)=", page, re.I)  # no images, no event handlers
+
+
+def test_links_go_through_the_one_url_filter_in_text_and_html():
+    from harvester.digest.model import Digest, DraftGroup
+    from harvester.digest.render import render_html, render_text
+
+    now = datetime(2026, 11, 23, 3, 15, tzinfo=timezone.utc)
+    draft = Draft(id=7, fingerprint="f", status="pending", kind="metric_lift", source="mlflow-prod", subject="s",
+                  occurred_at=now, statement="Lifted.", impact_prompt="", evidence=(
+                      Evidence("  https://mlflow.example.com/padded  ", "padded"),
+                      Evidence("https://mlflow.example.com/in side", "inner space"),
+                      Evidence("https://mlflow.example.com/a\tb", "inner tab")))
+    digest = Digest(generated_at=now, since=now, week="2026-W48", command="harvester",
+                    groups=[DraftGroup("metric_lift", "Model metric lifts", [draft])])
+    page = render_html(digest)
+    # Surrounding whitespace is stripped; whitespace or a control character inside never links.
+    assert re.findall(r'href="([^"]*)"', page) == ["https://mlflow.example.com/padded"]
+    assert "inner space (https://mlflow.example.com/in side)" in page
+    assert "inner tab (https://mlflow.example.com/a b)" in page
+    assert "evidence: padded: https://mlflow.example.com/padded\n" in render_text(digest)
 
 
 def test_authentication_failure_is_one_clear_line_and_not_marked_sent(store, database_url, seeded, tmp_path,
@@ -344,8 +364,9 @@ def test_sending_without_recipients_names_the_key(tmp_path):
 
 def test_render_is_deterministic_for_a_fixed_clock(store, database_url, seeded, tmp_path):
     from harvester.config import load_config
-    from harvester.digest import build_digest, load_digest_settings
-    from harvester.digest_render import render_html
+    from harvester.digest.build import build_digest
+    from harvester.digest.model import load_digest_settings
+    from harvester.digest.render import render_html
 
     cfg = write_config(tmp_path / "h.toml", config_text(database_url, 25))
     config = load_config(cfg)
@@ -360,7 +381,7 @@ def test_example_config_documents_every_digest_and_nightly_key():
     from pathlib import Path
 
     from harvester.config import load_config
-    from harvester.digest import DigestSettings, load_digest_settings
+    from harvester.digest.model import DigestSettings, load_digest_settings
     from harvester.nightly import NightlySettings, load_nightly_settings
     from harvester.settings import describe_settings
 

@@ -69,8 +69,9 @@ def browser():
 @pytest.fixture
 def digest_html(tmp_path):
     from harvester.config import load_config
-    from harvester.digest import build_digest, load_digest_settings
-    from harvester.digest_render import render_html
+    from harvester.digest.build import build_digest
+    from harvester.digest.model import load_digest_settings
+    from harvester.digest.render import render_html
     from harvester.store import open_store
 
     url = f"sqlite:///{tmp_path / 'store.db'}"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harvester.digest import LAST_SENT_KEY
+from harvester.digest.model import LAST_SENT_KEY
 from harvester.lock import LOCK_HELD_EXIT, app_lock_path
 from harvester.nightly import default_log_path
 from tests.support.cli import run_cli, write_config

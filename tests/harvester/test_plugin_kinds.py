@@ -43,8 +43,9 @@ def draft(fingerprint: str, kind: str, statement: str) -> Draft:
 
 
 def test_digest_groups_a_plugin_kind_under_its_title_after_the_built_in_kinds(store, paper_rule):
-    from harvester.digest import DigestSettings, build_digest
-    from harvester.digest_render import render_text
+    from harvester.digest.build import build_digest
+    from harvester.digest.model import DigestSettings
+    from harvester.digest.render import render_text
 
     store.save_draft(draft("f-paper", "paper_published", "Paper on listwise ranking accepted at a workshop"))
     store.save_draft(draft("f-lift", "metric_lift", "Improved ndcg@10 of search-ranker"))
@@ -55,7 +56,8 @@ def test_digest_groups_a_plugin_kind_under_its_title_after_the_built_in_kinds(st
 
 
 def test_check_ins_follow_the_kinds_declared_with_check_in(store, paper_rule):
-    from harvester.digest import DigestSettings, select_checkins
+    from harvester.digest.build import select_checkins
+    from harvester.digest.model import DigestSettings
 
     paper = store.add_entry(Entry(id=None, text="Paper accepted", occurred_at=WHEN, kind="paper_published"))
     store.add_entry(Entry(id=None, text="Reviewed a PR", occurred_at=WHEN, kind="review_given"))
@@ -65,8 +67,8 @@ def test_check_ins_follow_the_kinds_declared_with_check_in(store, paper_rule):
 
 
 def test_report_counts_titles_and_chases_the_outcome_of_a_plugin_kind(store, paper_rule):
-    from harvester.report import build_report
-    from harvester.report_render import render_report
+    from harvester.report.build import build_report
+    from harvester.report.formats import render_report
     from harvester.drafting.rubric import load_framework
 
     paper = store.add_entry(Entry(id=None, text="Paper on listwise ranking accepted", occurred_at=WHEN,

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from harvester.models import Metric
-from harvester.report import build_report
-from harvester.report_render import escape_md, render_report, safe_href
+from harvester.report.build import build_report
+from harvester.report.formats import OUTPUT_FORMATS, format_for_suffix, render_report
+from harvester.report.render import escape_md
+from harvester.safe_text import safe_url
 from harvester.drafting.rubric import load_framework
 from harvester.timeutil import period_bounds
 from tests.support.cli import run_cli, write_config
@@ -222,13 +224,39 @@ def test_escape_md_neutralises_block_and_inline_syntax(text, expected):
     assert escape_md(text) == expected
 
 
-@pytest.mark.parametrize("url,ok", [
-    ("https://github.com/a/b/pull/1", True), ("http://mlflow:5000/#/runs/1", True),
-    ("javascript:alert(1)", False), ("JAVASCRIPT:alert(1)", False), ("data:text/html,<b>", False),
-    ("java\nscript:alert(1)", False), ("//evil.example/x", False), ("https://", False), ("", False),
+@pytest.mark.parametrize("url,href", [
+    ("https://github.com/a/b/pull/1", "https://github.com/a/b/pull/1"),
+    ("http://mlflow:5000/#/runs/1", "http://mlflow:5000/#/runs/1"),
+    (" https://github.com/a/b/pull/1\n", "https://github.com/a/b/pull/1"),  # surrounding whitespace is stripped
+    ("https://github.com/a b", None), ("https://github.com/a\tb", None), ("https://github.com/a\x00b", None),
+    ("javascript:alert(1)", None), ("JAVASCRIPT:alert(1)", None), ("data:text/html,<b>", None),
+    ("java\nscript:alert(1)", None), ("//evil.example/x", None), ("https://", None), ("", None), (None, None),
 ])
-def test_only_http_links_become_hrefs(url, ok):
-    assert (safe_href(url) is not None) is ok
+def test_only_http_links_without_inner_whitespace_become_hrefs(url, href):
+    assert safe_url(url) == href
+
+
+def test_every_renderer_links_through_the_one_url_filter(store):
+    from harvester.models import Entry, Evidence
+
+    store.add_entry(Entry(id=None, text="Shipped", occurred_at=period_bounds("2026")[0], kind="note",
+                          source="manual", evidence=(Evidence("  https://github.com/a/b/pull/9  ", "padded"),
+                                                     Evidence("https://github.com/a b", "inner space"))))
+    report = year_report(store)
+    md, page = render_report(report, "md"), render_report(report, "html")
+    assert "[padded](https://github.com/a/b/pull/9)" in md and "inner space: https://github.com/a b" in md
+    assert re.findall(r'href="([^"]*)"', page) == ["https://github.com/a/b/pull/9"]
+    assert "inner space: https://github.com/a b" in page
+
+
+def test_the_format_registry_drives_the_cli_choices_and_suffixes():
+    from harvester.cli import cli
+
+    option = next(p for p in cli.commands["report"].params if p.name == "fmt")
+    assert list(option.type.choices) == list(OUTPUT_FORMATS) == ["md", "html", "json"]
+    assert all(name in option.help for name in OUTPUT_FORMATS)
+    assert [format_for_suffix(s).name for s in (".md", ".MARKDOWN", ".htm", ".html", ".json", ".txt")] == \
+        ["md", "md", "html", "html", "json", "md"]
 
 
 def test_cli_writes_each_format_and_infers_it_from_the_file_name(isolated_home, tmp_path):

@@ -1,9 +1,6 @@
-"""The review report: confirmed journal entries of a period, organised by the rubric.
-
-`build_report` gathers the data (Performance Report sections per dimension, the
-Period Recap, the entries still missing their business outcome); report_render
-turns it into Markdown, HTML or JSON.
-"""
+"""Building the review report: the Performance Report sections per dimension, the Period Recap
+and the entries still missing their business outcome; harvester.report.render turns it into
+Markdown, HTML or JSON."""
 
 from __future__ import annotations
 
