@@ -1,6 +1,6 @@
 """Render the digest as plain text and as e-mail-safe HTML from the templates in templates/.
 Everything that came from a source is untrusted: HTML autoescapes it, the text collapses its
-whitespace, and only http(s) URLs become links."""
+whitespace and escapes control characters, and only http(s) URLs become links."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from functools import cache
 from harvester.digest.model import Digest
 from harvester.drafting.wording.numbers import plural
 from harvester.models import Entry
-from harvester.safe_text import safe_url
+from harvester.safe_text import one_line, safe_url
 from harvester.templating import load_environment
 
 
 def collapse_whitespace(text: object) -> str:
-    """The value on one line, every run of whitespace one space."""
-    return " ".join(str(text).split())
+    """The value on one line, every run of whitespace one space, every other control character
+    (an escape sequence, a bidi override) escaped visibly."""
+    return " ".join(one_line(text).split())
 
 
 def format_day(when: datetime) -> str:

@@ -391,3 +391,17 @@ def test_example_config_documents_every_digest_and_nightly_key():
     documented = {"sender" if key == "from" else key for key in config.section("digest")}  # `from` in TOML
     assert {n for n, _, _ in describe_settings(DigestSettings)} <= documented
     assert {n for n, _, _ in describe_settings(NightlySettings)} <= set(config.section("nightly"))
+
+
+def test_the_text_part_escapes_control_and_bidi_characters_from_sources():
+    from harvester.digest.model import Digest, DraftGroup
+    from harvester.digest.render import render_text
+
+    now = datetime(2026, 11, 23, 3, 15, tzinfo=timezone.utc)
+    draft = Draft(id=7, fingerprint="f", status="pending", kind="metric_lift", source="mlflow-prod",
+                  subject="s", occurred_at=now, statement="Lifted \x1b[31mred\x1b[0m fraud\u202etxt.exe",
+                  impact_prompt="")
+    text = render_text(Digest(generated_at=now, since=now, week="2026-W48", command="harvester",
+                              groups=[DraftGroup("metric_lift", "Model metric lifts", [draft])]))
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "Lifted \\x1b[31mred\\x1b[0m fraud\\u202etxt.exe" in text
