@@ -20,7 +20,7 @@ from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.metric_names import metric_family
 from harvester.safe_text import one_line
 from harvester.store import Store
-from harvester.store.store import DRAFTED_INPUTS_KEY, RECORDS_VERSION_KEY
+from harvester.store.state import DRAFTED_INPUTS_KEY, RECORDS_VERSION_KEY
 from harvester.drafting.wording import MetricNames, Mention, Story, word_story
 
 SERVING_KINDS = ("model_version",)
