@@ -20,7 +20,7 @@ from harvester.rules.base import DetectContext, RecordGroup, Rule, detect_in_gro
 from harvester.rules.metric_names import metric_family
 from harvester.safe_text import one_line
 from harvester.store import Store
-from harvester.store.store import DRAFTED_INPUTS_KEY, RECORDS_VERSION_KEY
+from harvester.store.state import DRAFTED_INPUTS_KEY, RECORDS_VERSION_KEY
 from harvester.drafting.wording import MetricNames, Mention, Story, word_story
 
 # Facts that hold words a person wrote (PR titles, ticket summaries, labels): the only text tags read.

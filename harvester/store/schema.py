@@ -1,4 +1,6 @@
-"""The current shape of every table. Migrations bring older databases to this shape."""
+"""The current shape of every table, as the queries use it. harvester.store.migrations
+builds it (each migration with its own DDL), and a test checks that running every migration
+from an empty database gives exactly these tables, columns, indexes and constraints."""
 
 from __future__ import annotations
 
@@ -150,4 +152,4 @@ audit_events = sa.Table(
 
 # Full-text search structures (migration 6) are dialect-specific and not Tables here:
 # SQLite FTS5 tables entries_fts/drafts_fts with their triggers, or PostgreSQL GIN indexes
-# ix_entries_search/ix_drafts_search. See harvester/store/search.py.
+# ix_entries_search/ix_drafts_search. See harvester/store/migrations/m006_search_index.py.

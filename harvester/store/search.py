@@ -1,9 +1,9 @@
-"""Full-text search over journal entries and drafts: the only search-specific SQL in harvester.
+"""Full-text search over journal entries and drafts.
 
-SQLite uses FTS5 external-content tables kept current by triggers; PostgreSQL uses
-to_tsvector/plainto_tsquery over GIN expression indexes. Both are created by
-migration 6. Any other database (or a SQLite built without FTS5) falls back to
-matching every word with LIKE, unranked.
+SQLite uses the FTS5 external-content tables of migration 6; PostgreSQL uses
+to_tsvector/plainto_tsquery over the expressions its GIN indexes were built on. Any other
+database (or a SQLite built without FTS5) falls back to matching every word with LIKE,
+unranked.
 """
 
 from __future__ import annotations
@@ -18,16 +18,9 @@ import sqlalchemy as sa
 
 from harvester.models import Draft, Entry
 from harvester.store import schema
+from harvester.store.migrations.m006_search_index import FTS_COLUMNS, FTS_TABLES, PG_CONFIG, PG_VECTORS
+from harvester.store.rows import row_to_draft, row_to_entry
 
-# Searchable text of each table. PostgreSQL uses these exact expressions in the GIN index
-# and in queries, so the planner can match them; keep both in this one place.
-PG_CONFIG = "'english'::regconfig"
-PG_VECTORS = {
-    "entries": "coalesce(text, '') || ' ' || coalesce(outcome, '') || ' ' || coalesce(subject, '')",
-    "drafts": "coalesce(statement, '') || ' ' || coalesce(subject, '')",
-}
-FTS_TABLES = {"entries": "entries_fts", "drafts": "drafts_fts"}
-FTS_COLUMNS = {"entries": ("text", "outcome", "subject"), "drafts": ("statement", "subject")}
 # Drafts whose status is "confirmed" are represented by their journal entry in results.
 SEARCH_STATUSES = ("confirmed", "pending", "rejected")
 
@@ -67,59 +60,12 @@ class SearchHit:
                 **{k: v for k, v in self.item.as_json().items() if k not in ("id", "status")}}
 
 
-# -- schema (migration 6) ---------------------------------------------------------------
-
-
-def fts5_available(conn: sa.Connection) -> bool:
-    options = {row[0] for row in conn.exec_driver_sql("PRAGMA compile_options")}
-    return "ENABLE_FTS5" in options
-
-
-def create_search_index(conn: sa.Connection) -> None:
-    """Create the search structures for this dialect and index the rows that already exist."""
-    if conn.dialect.name == "sqlite":
-        if fts5_available(conn):
-            for table in FTS_TABLES:
-                create_sqlite_fts(conn, table)
-    elif conn.dialect.name == "postgresql":
-        for table, expr in PG_VECTORS.items():
-            conn.exec_driver_sql(
-                f"CREATE INDEX IF NOT EXISTS ix_{table}_search ON {table} USING GIN (to_tsvector({PG_CONFIG}, {expr}))")
-
-
-def create_sqlite_fts(conn: sa.Connection, table: str) -> None:
-    fts, cols = FTS_TABLES[table], FTS_COLUMNS[table]
-    names = ", ".join(cols)
-    new = ", ".join(f"new.{c}" for c in cols)
-    old = ", ".join(f"old.{c}" for c in cols)
-    conn.exec_driver_sql(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5({names}, content='{table}', content_rowid='id', "
-        f"tokenize='porter unicode61 remove_diacritics 2')")
-    conn.exec_driver_sql(
-        f"CREATE TRIGGER IF NOT EXISTS {fts}_insert AFTER INSERT ON {table} BEGIN "
-        f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new}); END")
-    conn.exec_driver_sql(
-        f"CREATE TRIGGER IF NOT EXISTS {fts}_delete AFTER DELETE ON {table} BEGIN "
-        f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old}); END")
-    conn.exec_driver_sql(
-        f"CREATE TRIGGER IF NOT EXISTS {fts}_update AFTER UPDATE OF {names} ON {table} BEGIN "
-        f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old}); "
-        f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new}); END")
-    # Index the rows written before this migration.
-    conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
-
-
-# -- queries ------------------------------------------------------------------------------
-
-
 def query_words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
-def search(engine: sa.Engine, owner: str, text: str, filters: SearchFilters) -> list[SearchHit]:
+def search_entries_and_drafts(engine: sa.Engine, owner: str, text: str, filters: SearchFilters) -> list[SearchHit]:
     """Entries and drafts matching every word of `text`, best first."""
-    from harvester.store.store import row_to_draft, row_to_entry
-
     words = query_words(text)
     if not words:
         return []

@@ -1,4 +1,5 @@
-"""Insert-or-update by natural key: the only dialect-specific SQL in harvester."""
+"""Insert-or-update by natural key: ON CONFLICT on SQLite and PostgreSQL, a select-then-write
+fallback on any other database."""
 
 from __future__ import annotations
 

@@ -91,3 +91,117 @@ def test_report_counts_titles_and_chases_the_outcome_of_a_plugin_kind(store, pap
     assert data["recap"]["counts"]["papers_published"] == 1
     assert data["recap"]["kind_titles"] == {"paper_published": "Papers published",
                                             "pr_shipped": "Pull requests shipped"}
+
+
+# -- registration through entry points ---------------------------------------------------------
+
+PLUGIN_MODULES = {
+    "paper_rules/__init__.py": "",
+    "paper_rules/papers.py": '''
+from dataclasses import dataclass
+from typing import ClassVar
+
+from harvester.rules.base import Rule
+
+
+@dataclass(frozen=True)
+class VenueRule(Rule):
+    abstract: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class PaperPublishedRule(VenueRule):
+    description: ClassVar[str] = "A paper I co-authored was accepted."
+
+
+@dataclass(frozen=True)
+class MetricLiftRule(Rule):
+    description: ClassVar[str] = "A plugin's rule with a built-in's name."
+''',
+    "paper_rules/talks.py": '''
+from dataclasses import dataclass
+
+from harvester.rules.base import Rule
+from paper_rules.papers import PaperPublishedRule  # registered once, from the module defining it
+
+
+@dataclass(frozen=True)
+class TalkGivenRule(Rule):
+    pass
+''',
+}
+
+
+@pytest.fixture
+def fresh_registry():
+    from harvester import registry
+    from harvester.drafting.kinds import kind_registry
+
+    registry.rule_classes.cache_clear(), registry.connector_targets.cache_clear(), kind_registry.cache_clear()
+    yield registry
+    registry.rule_classes.cache_clear(), registry.connector_targets.cache_clear(), kind_registry.cache_clear()
+
+
+def install_rules_plugin(folder, monkeypatch, entry_point: str) -> None:
+    """A plugin distribution on sys.path whose `harvester.rules` entry point is `entry_point`."""
+    import sys
+
+    for name, text in PLUGIN_MODULES.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    info = folder / "paper_rules-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: paper-rules\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[harvester.rules]\npapers = {entry_point}\n")
+    monkeypatch.syspath_prepend(str(folder))
+    for module in ("paper_rules", "paper_rules.papers", "paper_rules.talks"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+
+
+def test_the_built_ins_are_the_entry_points_pyproject_declares(fresh_registry):
+    import tomllib
+    from pathlib import Path
+
+    import harvester.rules
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]
+    declared = project["entry-points"]
+    assert fresh_registry.connector_targets() == declared["harvester.connectors"]
+    assert declared["harvester.rules"] == {"builtin": "harvester.rules"}
+    classes = fresh_registry.rule_classes()
+    assert {"metric_lift", "pr_shipped", "ticket_resolved"} <= set(classes)
+    assert all(cls.__module__.startswith("harvester.rules.") for cls in classes.values())
+    assert fresh_registry.rule_classes_in(harvester.rules) == list(classes.values())
+
+
+def test_a_plugin_package_registers_the_rules_of_every_module_in_it(fresh_registry, tmp_path, monkeypatch):
+    builtin = fresh_registry.rule_classes()
+    fresh_registry.rule_classes.cache_clear()
+    install_rules_plugin(tmp_path, monkeypatch, "paper_rules")
+    classes = fresh_registry.rule_classes()
+    assert set(classes) == set(builtin) | {"paper_published", "talk_given"}  # not the abstract VenueRule
+    assert classes["paper_published"].__module__ == "paper_rules.papers"
+    assert classes["talk_given"].__module__ == "paper_rules.talks"
+    assert classes["metric_lift"] is builtin["metric_lift"]  # a plugin never replaces a built-in
+
+
+def test_a_plugin_module_registers_the_rules_defined_in_it(fresh_registry, tmp_path, monkeypatch):
+    install_rules_plugin(tmp_path, monkeypatch, "paper_rules.talks")
+    classes = fresh_registry.rule_classes()
+    assert "talk_given" in classes and "paper_published" not in classes  # imported there, not defined
+
+
+def test_a_plugin_class_entry_point_registers_that_class(fresh_registry, tmp_path, monkeypatch):
+    install_rules_plugin(tmp_path, monkeypatch, "paper_rules.papers:PaperPublishedRule")
+    classes = fresh_registry.rule_classes()
+    assert "paper_published" in classes and "talk_given" not in classes
+
+
+def test_without_harvester_s_entry_points_the_registry_names_the_fix(fresh_registry, monkeypatch):
+    from harvester.errors import HarvesterError
+
+    monkeypatch.setattr(fresh_registry, "distributions", lambda **_: [])
+    with pytest.raises(HarvesterError, match=r"not registered .*: pip install -e \.$"):
+        fresh_registry.connector_targets()
+    with pytest.raises(HarvesterError, match=r"pip install -e \.$"):
+        fresh_registry.rule_classes()

@@ -144,7 +144,7 @@ def test_migration_indexes_rows_written_before_search_existed(database_url):
 
 
 def test_sqlite_without_fts5_falls_back_to_word_matching(tmp_path, monkeypatch):
-    monkeypatch.setattr("harvester.store.search.fts5_available", lambda conn: False)
+    monkeypatch.setattr("harvester.store.migrations.m006_search_index.fts5_available", lambda conn: False)
     store = open_store(f"sqlite:///{tmp_path / 'plain.db'}", "me")
     try:
         store.add_entry(Entry(id=None, text="Cut GPU cost of nightly training by 38%", occurred_at=datetime(2026, 2, 1, tzinfo=timezone.utc),
