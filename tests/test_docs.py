@@ -29,3 +29,18 @@ def test_readme_starts_with_the_two_commands():
     head = README.split("## ", 1)[0]
     assert "pip install -e . && .venv/bin/harvester demo" in head
     assert "pip install -e '.[test]' && .venv/bin/python -m pytest" in head
+
+
+def documented_settings():
+    from harvester.digest.model import DigestSettings
+    from harvester.nightly import NightlySettings
+
+    return [NightlySettings, DigestSettings]
+
+
+def test_every_setting_in_a_readme_table_says_what_it_means():
+    import dataclasses
+
+    missing = [f"{cls.__name__}.{f.name}" for cls in documented_settings() for f in dataclasses.fields(cls)
+               if f.init and not f.metadata.get("help")]
+    assert not missing, f"settings without help text: {missing}"

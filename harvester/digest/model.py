@@ -10,7 +10,7 @@ from harvester.config import Config
 from harvester.drafting.kinds import kinds_where
 from harvester.errors import ConfigError
 from harvester.models import Draft, Entry
-from harvester.settings import build_settings
+from harvester.settings import build_settings, setting
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -20,21 +20,26 @@ CHECKINS_ASKED_KEY = "digest.checkins_asked"
 
 @dataclass(frozen=True)
 class DigestSettings:
-    to: tuple[str, ...] = ()
-    sender: str = ""  # the TOML key is `from`
-    host: str = "localhost"
-    port: int = 0  # 0: 587 for starttls, 465 for ssl, 25 for none
-    security: str = "starttls"
-    username: str = ""
-    password_env: str = ""
-    timeout: int = 30
-    since: str = "7d"
-    send_empty: bool = False
-    subject_prefix: str = "[harvester]"
-    command: str = ""  # how commands in the email start; default: harvester (+ --config when needed)
-    checkin_weeks: int = 4
-    checkin_kinds: tuple[str, ...] | None = None  # None: every kind declared with check_in
-    max_checkins: int = 5
+    to: tuple[str, ...] = setting((), "recipients (required to send)")
+    sender: str = setting("", "sender address (required to send)")  # the TOML key is `from`
+    host: str = setting("localhost", "SMTP server")
+    port: int = setting(0, "`0` picks the security mode's port: 587 `starttls`, 465 `ssl`, 25 `none`")
+    security: str = setting("starttls", '`"starttls"`, `"ssl"` (implicit TLS) or `"none"` (a trusted local relay '
+                            "only). The server's certificate is verified against the system's CAs; for a private "
+                            "CA, point `SSL_CERT_FILE` at its PEM file")
+    username: str = setting("", "SMTP login; empty sends without logging in")
+    password_env: str = setting("", "the *name* of the environment variable holding the SMTP password")
+    timeout: int = setting(30, "seconds for the SMTP conversation")
+    since: str = setting("7d", "drafts new or updated in this window are listed in full")
+    send_empty: bool = setting(False, "send even when nothing is pending and no check-in is due")
+    subject_prefix: str = setting("[harvester]", "start of the subject line")
+    command: str = setting("", "how commands in the mail start; default `harvester`, plus `--config PATH` when "
+                               "your config is not the app dir's")
+    checkin_weeks: int = setting(4, "weeks after confirming before an impact check-in")
+    checkin_kinds: tuple[str, ...] | None = setting(None, "entry kinds that get check-ins; unset: every kind "
+                                                          "whose rule declares a check-in (lifts, promotions, "
+                                                          "latency and cost cuts, releases)")
+    max_checkins: int = setting(5, "check-ins per digest; the rest follow in later weeks")
 
     def __post_init__(self):
         if self.security not in SECURITY_MODES:
