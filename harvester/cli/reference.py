@@ -60,6 +60,13 @@ def rule_table() -> str:
     return markdown_table(("rule", "drafts", "parameters (defaults)"), rows)
 
 
+def format_table() -> str:
+    from harvester.report.formats import OUTPUT_FORMATS
+
+    rows = [(f"`{f.name}`", ", ".join(f"`{s}`" for s in f.suffixes), f.description) for f in OUTPUT_FORMATS.values()]
+    return markdown_table(("format", "`-o` suffixes", "for"), rows)
+
+
 def settings_table(cls: type, toml_names: Mapping[str, str] | None = None) -> str:
     """One row per setting of a settings dataclass: its TOML key, default and the `help` its
     field declares (`field(metadata={"help": ...})`)."""

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 class OutputFormat:
     name: str
     renderer: str  # a function of harvester.report.render taking a Report, returning the text
-    media_type: str
     suffixes: tuple[str, ...]  # the file name endings that select this format, the usual one first
     description: str
 
@@ -24,9 +23,9 @@ class OutputFormat:
 
 
 OUTPUT_FORMATS = {f.name: f for f in (
-    OutputFormat("md", "render_markdown", "text/markdown", (".md", ".markdown"), "Markdown, to paste into review tools"),
-    OutputFormat("html", "render_html", "text/html", (".html", ".htm"), "self-contained HTML, to print to PDF"),
-    OutputFormat("json", "render_json", "application/json", (".json",), "everything, for other programs"),
+    OutputFormat("md", "render_markdown", (".md", ".markdown"), "Markdown, to paste into review tools"),
+    OutputFormat("html", "render_html", (".html", ".htm"), "self-contained HTML, to print to PDF"),
+    OutputFormat("json", "render_json", (".json",), "everything, for other programs"),
 )}
 DEFAULT_FORMAT = "md"
 
