@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from harvester.connectors.coerce import id_text
 from harvester.errors import MalformedItemError
 from harvester.models import Record
 
 TITLE_CHARS = 300
-from harvester.connectors.coerce import id_text
 PULL_REQUESTS, REVIEWS, RELEASES, DEPLOYMENTS = "pull requests", "reviews", "releases", "deployments"
 
 
@@ -60,6 +60,13 @@ def clip(text: Any, limit: int) -> str:
 def describe(value: Any) -> str:
     """An item's id for a log line, whatever the server sent."""
     return clip(value, 60) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+
+def shape_of(data: Any) -> str:
+    """What a malformed answer was, for a one-line error."""
+    if data is None:
+        return "nothing"
+    return f"a JSON {type(data).__name__}" if not isinstance(data, (dict, list)) else \
+        ("an object" if isinstance(data, dict) else "a list")
 
 
 def require_mapping(item: Any, what: str) -> Mapping[str, Any]:

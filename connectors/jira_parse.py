@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from harvester.connectors.coerce import finite_number, id_text
 from harvester.errors import MalformedItemError
 from harvester.models import Record, ensure_utc
 
 # The fields a harvest asks for. A short list keeps pages small; Jira lowers maxResults
-from harvester.connectors.coerce import finite_number, id_text
 # for heavy fields such as description and comments.
 BASE_FIELDS = ("summary", "status", "resolution", "resolutiondate", "issuetype", "priority", "assignee",
                "reporter", "parent", "labels", "updated", "created", "project")

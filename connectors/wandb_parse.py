@@ -15,11 +15,11 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
+from harvester.connectors.coerce import finite_number
 from harvester.errors import MalformedItemError
 from harvester.models import Record, ensure_utc
 
 REGISTRY_PREFIX = "wandb-registry-"
-from harvester.connectors.coerce import finite_number
 # The plural nouns the harvest summary prints for skipped items.
 RUNS, PROJECTS, VERSIONS = "runs", "projects", "artifact versions"
 HIDDEN_CONFIG_KEYS = ("wandb_version",)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from harvester.models import Evidence, Record
@@ -191,10 +190,6 @@ def group_evidence(source: str, records: Sequence[Record], *rows_and_labels) -> 
     if experiment_url:
         found.append(Evidence(url=experiment_url, label="experiment", source=source))
     return tuple(found)
-
-
-def last_time(frame: "pd.DataFrame") -> datetime:
-    return frame["time"].max().to_pydatetime()
 
 
 def varied_params(frame: "pd.DataFrame", limit: int = 3) -> list[str]:
