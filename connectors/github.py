@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Mapping
 
 from harvester.config import read_secret
-from harvester.connectors.base import Connector, HarvestWindow, watermark_cursor
+from harvester.connectors.base import Connector, HarvestWindow, Watermark
 from harvester.connectors.github_graphql import (PR_DETAILS_QUERY, REVIEWS_QUERY, REVIEWS_QUERY_OLD_IDS,
                                                 graphql_field_missing, graphql_message, graphql_unsupported)
 from harvester.connectors.github_http import GithubHttp, next_link
@@ -70,9 +70,11 @@ class GithubConnector(Connector):
             self._http.close()
             self._http = None
 
-    @property
-    def overlap(self) -> timedelta:
-        return timedelta(minutes=self.settings.overlap_minutes)
+    def watermark(self, stream: str) -> Watermark:
+        """Pull requests: the latest `updated_at` (a PR changes after it merged); reviews: the
+        latest review. Both re-read the last `overlap_minutes`."""
+        overlap = timedelta(minutes=self.settings.overlap_minutes)
+        return Watermark("updated_at" if stream == "pull_requests" else "occurred_at", overlap)
 
     def me(self) -> dict[str, Any]:
         """Who the token belongs to, by numeric id (logins can be renamed): from the settings,
@@ -100,9 +102,9 @@ class GithubConnector(Connector):
         """(id, updated_at) of the stored PRs the next harvest's overlap will read again."""
         if cursor is None or cursor.value is None or not page:
             return cursor
-        horizon = datetime.fromisoformat(cursor.value) - self.overlap - timedelta(minutes=1)
-        recent = set(cursor.state.get("recent", ())) | {
-            pr_version(r.external_id, datetime.fromisoformat(r.attributes["updated_at"])) for r in page}
+        watermark = self.watermark("pull_requests")
+        horizon = watermark.horizon(datetime.fromisoformat(cursor.value))
+        recent = set(cursor.state.get("recent", ())) | {pr_version(r.external_id, watermark.time_of(r)) for r in page}
         kept = sorted(v for v in recent if datetime.fromisoformat(v.split("@", 1)[1]) > horizon)
         return replace(cursor, state={**cursor.state, "recent": kept})
 
@@ -130,9 +132,7 @@ class GithubConnector(Connector):
 
     def advance_stream_cursor(self, stream, cursor, page, final):
         if stream == "pull_requests":
-            advanced = watermark_cursor(self.instance, stream, cursor, page,
-                                        lambda r: datetime.fromisoformat(r.attributes["updated_at"]))
-            return self.remember_recent(advanced, page)
+            return self.remember_recent(super().advance_cursor(stream, cursor, page, final), page)
         if stream in ("releases", "deployments"):
             if not final or stream not in self._repo_state:
                 return cursor
@@ -180,7 +180,7 @@ class GithubConnector(Connector):
         if first:
             query += f" merged:>={search_time(window.since)}"
         seen: set[str] = set()
-        items = self.search_issues(query, window.start(cursor, self.overlap), PULL_REQUESTS)
+        items = self.search_issues(query, self.watermark("pull_requests").start(cursor, window), PULL_REQUESTS)
         if not window.forced and cursor is not None:
             # The overlap re-reads PRs already stored; unchanged ones cost no details query.
             stored = set(cursor.state.get("recent", ()))
@@ -277,12 +277,12 @@ class GithubConnector(Connector):
 
     def fetch_reviews(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
         me = self.me()["id"]
-        start, end = window.start(cursor, self.overlap), window.started_at
+        start, end = self.watermark("reviews").start(cursor, window), window.started_at
         while start < end:
             stop = min(start + CONTRIBUTIONS_SPAN, end)
             nodes = self.review_contributions(start, stop)
             if nodes is None:  # no contributionsCollection on this server: search instead
-                yield from self.fetch_reviewed_pulls(me, window.start(cursor, self.overlap))
+                yield from self.fetch_reviewed_pulls(me, self.watermark("reviews").start(cursor, window))
                 return
             yield from self.parse_each(nodes, lambda n: parse_review_contribution(n, self.instance, me))
             start = stop

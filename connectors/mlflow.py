@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from harvester.config import read_secret
-from harvester.connectors.base import Connector, HarvestWindow
+from harvester.connectors.base import Connector, HarvestWindow, Watermark
 from harvester.connectors.mlflow_errors import translate_error
 from harvester.connectors.mlflow_parse import (kv, parse_registry_event, parse_run, read_model_version,
                                                read_registered_model, registry_events, run_id_of, text)
@@ -26,7 +26,8 @@ from harvester.models import Cursor, Record, utcnow
 from harvester.redact import remember_basic_credential
 from harvester.timeutil import to_ms
 
-RUN_OVERLAP = timedelta(minutes=10)
+# Runs are read from the start time every handle reached, less an overlap.
+RUNS_WATERMARK = Watermark("started_at", overlap=timedelta(minutes=10))
 ID_CHUNK = 100
 RUN_ORDER = ("attributes.start_time ASC", "attributes.run_id ASC")
 DIAGNOSE_RUNS = 1000  # runs `harvester doctor` reads to see who logs them
@@ -347,8 +348,8 @@ def handle_start(handle: str, cursor: Cursor | None, window: HarvestWindow) -> d
     watermark all handles reached, less an overlap (or --since / the first-harvest default)."""
     mark = cursor.state.get("marks", {}).get(handle) if cursor and not window.forced else None
     if mark:
-        return datetime.fromisoformat(mark) - RUN_OVERLAP
-    return window.start(cursor, RUN_OVERLAP)
+        return datetime.fromisoformat(mark) - RUNS_WATERMARK.overlap
+    return RUNS_WATERMARK.start(cursor, window)
 
 
 def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
