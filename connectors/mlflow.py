@@ -23,6 +23,7 @@ from harvester.connectors.mlflow_rest import PageToken, rest_host_creds, run_to_
 from harvester.connectors.mlflow_settings import MlflowSettings, missing_file_store
 from harvester.errors import ConnectorError
 from harvester.models import Cursor, Record, utcnow
+from harvester.records import read_run_attributes
 from harvester.redact import remember_basic_credential
 from harvester.timeutil import to_ms
 
@@ -205,8 +206,9 @@ class MlflowConnector(Connector):
         marks = dict(state.get("marks", {}))
         rereads = frozenset(running)
         for r in page:
-            (running.add if r.attributes.get("status") == "running" else running.discard)(r.external_id)
-            handle, started = (r.actor or "").strip().lower(), r.attributes.get("started_at")
+            run = read_run_attributes(r)
+            (running.add if run["status"] == "running" else running.discard)(r.external_id)
+            handle, started = (r.actor or "").strip().lower(), run["started_at"]
             if handle in self.handles and started and r.external_id not in rereads:
                 marks[handle] = latest_time(marks.get(handle), started)
         value = cursor.value if cursor else None

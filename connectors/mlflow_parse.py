@@ -18,6 +18,9 @@ from harvester.connectors.mlflow_rest import is_digits
 from harvester.connectors.mlflow_settings import MlflowSettings
 from harvester.errors import MalformedItemError
 from harvester.models import Record, utcnow
+from harvester.records import (make_model_promotion_attributes, make_model_promotion_record,
+                               make_model_version_attributes, make_model_version_record, make_registry_attributes,
+                               make_run_attributes, make_run_record, read_run_attributes)
 from harvester.timeutil import to_ms
 
 NOTE_TAG = "mlflow.note.content"  # the run's description, as the MLflow UI edits it
@@ -84,19 +87,15 @@ def parse_run(run: Any, source: str, experiments: Mapping[str, str], ui: str,
     metrics = {k: m for k, v in kv(data.get("metrics")).items() if (m := finite_number(v)) is not None}
     user_tags = {k: v for k, v in tags.items() if not k.startswith("mlflow.")}
     name = text(info.get("run_name"))
-    return Record(
-        source=source, kind="run", external_id=run_id, occurred_at=ended or started,
-        subject=experiments.get(exp_id, f"experiment {exp_id}"), actor=actor,
-        mine=bool(actor) and actor.lower() in handles, title=name or run_id,
-        url=run_url(ui, exp_id, run_id),
-        attributes={"status": text(info.get("status")).lower(), "metrics": metrics,
-                    "params": {k: text(v) for k, v in kv(data.get("params")).items()}, "tags": user_tags,
-                    "name": name, "experiment_id": exp_id,
-                    "experiment_url": f"{ui}/#/experiments/{exp_id}" if ui else None,
-                    "started_at": started.isoformat(), "ended_at": ended.isoformat() if ended else None,
-                    "description": tags.get(NOTE_TAG, "").strip(), "run_type": tags.get(RUN_TYPE_TAG, "").strip()},
-        payload=dict(run),
-    )
+    attributes = make_run_attributes(
+        status=text(info.get("status")).lower(), metrics=metrics,
+        params={k: text(v) for k, v in kv(data.get("params")).items()}, tags=user_tags, name=name,
+        experiment_id=exp_id, experiment_url=f"{ui}/#/experiments/{exp_id}" if ui else None,
+        started_at=started.isoformat(), ended_at=ended.isoformat() if ended else None,
+        description=tags.get(NOTE_TAG, "").strip(), run_type=tags.get(RUN_TYPE_TAG, "").strip())
+    return make_run_record(source, run_id, ended or started, experiments.get(exp_id, f"experiment {exp_id}"),
+                           attributes, actor=actor, mine=bool(actor) and actor.lower() in handles,
+                           title=name or run_id, url=run_url(ui, exp_id, run_id), payload=dict(run))
 
 
 def read_timestamp(value: Any) -> int | None:
@@ -194,22 +193,23 @@ def parse_registry_event(event: Mapping[str, Any], run: Mapping[str, Any] | None
         except MalformedItemError:
             parsed = None  # the version stands without its run's details
         if parsed is not None:
-            actor, run_metrics, run_link = parsed.actor, dict(parsed.attributes["metrics"]), parsed.url
+            actor, run_metrics, run_link = parsed.actor, dict(read_run_attributes(parsed)["metrics"]), parsed.url
     mine = bool(actor) and actor.strip().lower() in handles
     url = f"{ui}/#/models/{quote(name, safe='')}/versions/{quote(version, safe='')}" if ui else None
     occurred = read_ms(event["occurred_ms"]) or utcnow()
-    common = {"model": name, "version": version, "run_id": event.get("run_id"), "run_url": run_link,
-              "run_metrics": run_metrics, "stage": event.get("current_stage")}
+    registry = make_registry_attributes(model=name, version=version, run_id=event.get("run_id"), run_url=run_link,
+                                        run_metrics=run_metrics, stage=event.get("current_stage"))
+    envelope = {"actor": actor, "mine": mine, "url": url,
+                "payload": {k: v for k, v in event.items() if k not in ("type", "occurred_ms")}}
     if event["type"] == "version":
-        return Record(source=source, kind="model_version", external_id=f"{name}/{version}", occurred_at=occurred,
-                      subject=name, actor=actor, mine=mine, title=f"{name} v{version}", url=url,
-                      attributes={**common, "aliases": event["aliases"], "serving": event["serving"],
-                                  "status": event.get("status")},
-                      payload={k: v for k, v in event.items() if k not in ("type", "occurred_ms")})
+        return make_model_version_record(
+            source, f"{name}/{version}", occurred, name,
+            make_model_version_attributes(registry, aliases=event["aliases"], serving=event["serving"],
+                                          status=event.get("status")),
+            title=f"{name} v{version}", **envelope)
     target = str(event["target"])
-    return Record(source=source, kind="model_promotion", external_id=f"{name}/{version}/{target}",
-                  occurred_at=occurred, subject=name, actor=actor, mine=mine,
-                  title=f"{name} v{version} -> {target}", url=url,
-                  attributes={**common, "target": target, "via": event["via"],
-                              "previous_version": event.get("previous_version")},
-                  payload={k: v for k, v in event.items() if k not in ("type", "occurred_ms")})
+    return make_model_promotion_record(
+        source, f"{name}/{version}/{target}", occurred, name,
+        make_model_promotion_attributes(registry, target=target, via=event["via"],
+                                        previous_version=event.get("previous_version")),
+        title=f"{name} v{version} -> {target}", **envelope)
