@@ -2,10 +2,9 @@
 
 Connectors and test factories build records with the `make_*_record` and `make_*_attributes`
 constructors, so every key of a kind is always there; rules read them through the
-`read_*_attributes` readers, which also complete a record stored
-by an older version that lacked a newer key. Attributes stay plain JSON dicts (TypedDicts): a
-record is read back from the store as JSON, and a redraft reads every stored record, so no
-per-record conversion is paid.
+`read_*_attributes` readers, which also complete a record stored by an older version that
+lacked a newer key. Attributes stay plain JSON dicts (TypedDicts): a record is read back from
+the store as JSON, and a redraft reads every stored record, so no per-record conversion is paid.
 
 MLflow and W&B runs share one shape, as do their registry versions and promotions, so the
 same rules read both sources.
