@@ -70,8 +70,8 @@ def run_json(rng: random.Random, exp_id: str, user: str, started: datetime, base
 
 
 def seed_store(db: Path, records: int, seed: int = 5) -> dict:
-    from harvester.connectors.mlflow import parse_run
-    from harvester.models import Record
+    from harvester.connectors.mlflow_parse import parse_run
+    from harvester.records import make_model_version_attributes, make_model_version_record, make_registry_attributes
     from harvester.store import open_store
 
     rng = random.Random(seed)
@@ -93,11 +93,11 @@ def seed_store(db: Path, records: int, seed: int = 5) -> dict:
             if len(page) >= PAGE:
                 store.save_page(page, None)
                 page = []
-        versions = [Record(source=SOURCE, kind="model_version", external_id=f"model-{n}/1", occurred_at=now,
-                           subject=f"model-{n}", actor="ada", mine=True, title=f"model-{n} v1",
-                           attributes={"model": f"model-{n}", "version": "1", "run_id": rid, "serving": True,
-                                       "aliases": ["champion"], "run_metrics": {}})
-                    for n, rid in enumerate(serving)]
+        versions = [make_model_version_record(
+            SOURCE, f"model-{n}/1", now, f"model-{n}",
+            make_model_version_attributes(make_registry_attributes(model=f"model-{n}", version="1", run_id=rid),
+                                          aliases=["champion"], serving=True),
+            actor="ada", mine=True, title=f"model-{n} v1") for n, rid in enumerate(serving)]
         store.save_page(page + versions, None)
     finally:
         store.close()

@@ -1,4 +1,4 @@
-"""The connector protocol and the default cursor arithmetic."""
+"""The connector protocol and the watermark cursor most streams keep."""
 
 from __future__ import annotations
 
@@ -64,11 +64,15 @@ class Connector:
     def fetch(self, stream: str, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
         raise NotImplementedError
 
+    def watermark(self, stream: str) -> Watermark:
+        """How a stream's cursor follows its records. Default: the latest occurred_at, no overlap."""
+        return Watermark()
+
     def advance_cursor(self, stream: str, cursor: Cursor | None, page: Sequence[Record],
                        final: bool = False) -> Cursor | None:
-        """Default: a watermark on occurred_at plus the ids seen at that exact instant.
-        `final` is true for the call after a stream's last page."""
-        return watermark_cursor(self.instance, stream, cursor, page, lambda r: r.occurred_at)
+        """Default: the stream's watermark after `page`. `final` is true for the call after a
+        stream's last page."""
+        return self.watermark(stream).advance(self.instance, stream, cursor, page)
 
     def close(self) -> None:
         """Release clients and sessions."""
@@ -92,16 +96,63 @@ class Connector:
                 yield parsed
 
 
-def watermark_cursor(source: str, stream: str, cursor: Cursor | None, page: Sequence[Record], time_of) -> Cursor | None:
-    if not page:
-        return cursor
-    best = max(ensure_utc(time_of(r)) for r in page)
-    old = datetime.fromisoformat(cursor.value) if cursor and cursor.value else None
-    if old and old > best:
-        return cursor
-    seen = {r.external_id for r in page if ensure_utc(time_of(r)) == best}
-    if old == best and cursor:
-        seen |= set(cursor.seen_ids)
-    state = dict(cursor.state) if cursor else {}
-    return Cursor(source=source, stream=stream, value=best.isoformat(), seen_ids=frozenset(seen), state=state,
-                  updated_at=utcnow())
+def external_id_of(record: Record) -> str:
+    return record.external_id
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """A cursor that is the latest time of one record field. Each harvest reads from `overlap`
+    before it, so what changed while the last one ran is read again; `dedupe_key` tells the
+    records at the boundary that are already stored (the cursor's `seen_ids`)."""
+
+    field: str = "occurred_at"  # or the name of an attribute holding an ISO time
+    overlap: timedelta = timedelta(0)
+    dedupe_key: Callable[[Record], str] = external_id_of
+
+    def time_of(self, record: Record) -> datetime | None:
+        if self.field == "occurred_at":
+            return ensure_utc(record.occurred_at)
+        value = record.attributes.get(self.field)
+        try:
+            return ensure_utc(datetime.fromisoformat(value)) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+    def start(self, cursor: Cursor | None, window: HarvestWindow) -> datetime:
+        """The lower bound of the next read: --since when forced, else the watermark less the overlap."""
+        return window.start(cursor, self.overlap)
+
+    def horizon(self, value: datetime) -> datetime:
+        """The earliest time the read after a watermark of `value` reaches back to, with a
+        minute's slack: what is older needs no remembering."""
+        return value - self.overlap - timedelta(minutes=1)
+
+    def unseen(self, cursor: Cursor | None, records: Iterable[Record]) -> Iterator[Record]:
+        """`records` less those the cursor remembers from the boundary."""
+        seen = cursor.seen_ids if cursor else frozenset()
+        return (r for r in records if self.dedupe_key(r) not in seen)
+
+    def latest(self, cursor: Cursor | None, page: Sequence[Record]) -> datetime | None:
+        """The later of the cursor's watermark and the newest record of `page`."""
+        times = [t for t in (self.time_of(r) for r in page) if t is not None]
+        if cursor and cursor.value:
+            times.append(datetime.fromisoformat(cursor.value))
+        return max(times) if times else None
+
+    def advance(self, source: str, stream: str, cursor: Cursor | None, page: Sequence[Record]) -> Cursor | None:
+        """The cursor after `page`: the newest time, with the keys of the records at that very
+        instant (joined to those already remembered there). A page older than the cursor leaves it."""
+        times = {id(r): t for r in page if (t := self.time_of(r)) is not None}
+        if not times:
+            return cursor
+        best = max(times.values())
+        old = datetime.fromisoformat(cursor.value) if cursor and cursor.value else None
+        if old and old > best:
+            return cursor
+        seen = {self.dedupe_key(r) for r in page if times.get(id(r)) == best}
+        if old == best and cursor:
+            seen |= set(cursor.seen_ids)
+        state = dict(cursor.state) if cursor else {}
+        return Cursor(source=source, stream=stream, value=best.isoformat(), seen_ids=frozenset(seen), state=state,
+                      updated_at=utcnow())

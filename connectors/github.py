@@ -1,32 +1,33 @@
 """GitHub connector: my merged pull requests, reviews I gave, and releases and deployments
 of configured repositories. HTTP lives in github_http (PyGithub's requester with rate limits
-waited out), parsing in github_parse.
+waited out), the GraphQL queries in github_graphql, parsing in github_parse.
 
-Pull requests come from the search API without a follow-up GET per PR, so sizes, reviewers
-and changed files are unknown; the rules judge PRs by title, labels and body instead
-(one search request per 100 PRs rather than one request per PR).
+Pull requests come from the search API (one request per 100 PRs); their sizes, changed files
+and reviewers are added by one GraphQL query per search page (`pr_details`, on by default),
+not by a GET per PR. A server without GraphQL leaves them out.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Mapping
 
 from harvester.config import read_secret
-from harvester.connectors.base import Connector, HarvestWindow, watermark_cursor
+from harvester.connectors.base import Connector, HarvestWindow, Watermark
+from harvester.connectors.github_graphql import (PR_DETAILS_QUERY, REVIEWS_QUERY, REVIEWS_QUERY_OLD_IDS,
+                                                graphql_field_missing, graphql_message, graphql_unsupported)
 from harvester.connectors.github_http import GithubHttp, next_link
-from harvester.connectors.github_parse import (PULL_REQUESTS, REVIEWS, as_list, as_mapping, details_by_id, dig,
+from harvester.connectors.github_parse import (PULL_REQUESTS, REVIEWS, as_mapping, details_by_id, dig,
                                                id_text, int_or_none, item_version, merge_pr_details,
                                                parse_deployment, parse_pull_request, parse_release,
                                                parse_review_contribution, parse_reviewed_pull, parse_time,
-                                               pr_version, search_time, web_url)
+                                               pr_version, search_time, shape_of, web_url)
+from harvester.connectors.github_settings import GithubSettings
 from harvester.errors import ConnectorError, MalformedItemError
 from harvester.models import Cursor, Record, utcnow
-from harvester.redact import quote_server_message
 
 log = logging.getLogger("harvester")
 
@@ -34,70 +35,7 @@ SEARCH_CAP = 1000  # results one search query can return
 CONTRIBUTIONS_SPAN = timedelta(days=365)  # contributionsCollection covers at most one year
 # How far before the watermark, by commit date, the releases list is read (see fetch_repo_events).
 RELEASE_LOOKBACK = timedelta(days=365)
-_REPO = re.compile(r"^[\w.-]+/[\w.-]+$")
-
-# Search results carry no sizes or reviewers: one query per search page adds them.
-PR_DETAILS_QUERY = """
-query($ids: [ID!]!) {
-  nodes(ids: $ids) {
-    ... on PullRequest {
-      id additions deletions changedFiles
-      reviews(first: 50) { nodes { author { login } } }
-    }
-  }
-}
-"""
-DETAILS_BATCH = 100
-
-# `databaseId` is deprecated for `fullDatabaseId` (a BigInt, sent as a string); Enterprise
-# servers older than that field get REVIEWS_QUERY_OLD_IDS.
-REVIEWS_QUERY = """
-query($from: DateTime!, $to: DateTime!, $after: String) {
-  viewer {
-    contributionsCollection(from: $from, to: $to) {
-      pullRequestReviewContributions(first: 100, after: $after, orderBy: {direction: ASC}) {
-        pageInfo { hasNextPage endCursor }
-        nodes {
-          occurredAt
-          pullRequestReview { id fullDatabaseId state submittedAt url }
-          pullRequest {
-            number title url
-            author { __typename login ... on User { databaseId } ... on Bot { databaseId } }
-            repository { nameWithOwner }
-          }
-        }
-      }
-    }
-  }
-}
-"""
-REVIEWS_QUERY_OLD_IDS = REVIEWS_QUERY.replace("id fullDatabaseId state", "id databaseId state")
-
-
-@dataclass(frozen=True)
-class GithubSettings:
-    token_env: str = "GITHUB_TOKEN"
-    base_url: str = "https://api.github.com"
-    repos: tuple[str, ...] = ()
-    exclude_bots: bool = True
-    reviews: bool = True
-    max_rate_limit_wait: float = 900.0
-    overlap_minutes: float = 10.0
-    user_id: int = 0
-    pr_details: bool = True
-    body_chars: int = 4000
-    max_retries: int = 2
-    seconds_between_requests: float = 0.25
-    timeout: int = 30
-
-    def __post_init__(self):
-        if not self.base_url.startswith(("https://", "http://")):
-            raise ValueError("base_url must start with https:// (GitHub Enterprise: https://HOST/api/v3)")
-        bad = [r for r in self.repos if not _REPO.match(r)]
-        if bad:
-            raise ValueError(f"repos must be written owner/name, got {bad[0]!r}")
-        if self.max_rate_limit_wait < 0 or self.overlap_minutes < 0:
-            raise ValueError("max_rate_limit_wait and overlap_minutes must not be negative")
+DETAILS_BATCH = 100  # search items per PR details query: one search page
 
 
 class GithubConnector(Connector):
@@ -132,9 +70,11 @@ class GithubConnector(Connector):
             self._http.close()
             self._http = None
 
-    @property
-    def overlap(self) -> timedelta:
-        return timedelta(minutes=self.settings.overlap_minutes)
+    def watermark(self, stream: str) -> Watermark:
+        """Pull requests: the latest `updated_at` (a PR changes after it merged); reviews: the
+        latest review. Both re-read the last `overlap_minutes`."""
+        overlap = timedelta(minutes=self.settings.overlap_minutes)
+        return Watermark("updated_at" if stream == "pull_requests" else "occurred_at", overlap)
 
     def me(self) -> dict[str, Any]:
         """Who the token belongs to, by numeric id (logins can be renamed): from the settings,
@@ -162,9 +102,9 @@ class GithubConnector(Connector):
         """(id, updated_at) of the stored PRs the next harvest's overlap will read again."""
         if cursor is None or cursor.value is None or not page:
             return cursor
-        horizon = datetime.fromisoformat(cursor.value) - self.overlap - timedelta(minutes=1)
-        recent = set(cursor.state.get("recent", ())) | {
-            pr_version(r.external_id, datetime.fromisoformat(r.attributes["updated_at"])) for r in page}
+        watermark = self.watermark("pull_requests")
+        horizon = watermark.horizon(datetime.fromisoformat(cursor.value))
+        recent = set(cursor.state.get("recent", ())) | {pr_version(r.external_id, watermark.time_of(r)) for r in page}
         kept = sorted(v for v in recent if datetime.fromisoformat(v.split("@", 1)[1]) > horizon)
         return replace(cursor, state={**cursor.state, "recent": kept})
 
@@ -192,9 +132,7 @@ class GithubConnector(Connector):
 
     def advance_stream_cursor(self, stream, cursor, page, final):
         if stream == "pull_requests":
-            advanced = watermark_cursor(self.instance, stream, cursor, page,
-                                        lambda r: datetime.fromisoformat(r.attributes["updated_at"]))
-            return self.remember_recent(advanced, page)
+            return self.remember_recent(super().advance_cursor(stream, cursor, page, final), page)
         if stream in ("releases", "deployments"):
             if not final or stream not in self._repo_state:
                 return cursor
@@ -242,7 +180,7 @@ class GithubConnector(Connector):
         if first:
             query += f" merged:>={search_time(window.since)}"
         seen: set[str] = set()
-        items = self.search_issues(query, window.start(cursor, self.overlap), PULL_REQUESTS)
+        items = self.search_issues(query, self.watermark("pull_requests").start(cursor, window), PULL_REQUESTS)
         if not window.forced and cursor is not None:
             # The overlap re-reads PRs already stored; unchanged ones cost no details query.
             stored = set(cursor.state.get("recent", ()))
@@ -339,12 +277,12 @@ class GithubConnector(Connector):
 
     def fetch_reviews(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
         me = self.me()["id"]
-        start, end = window.start(cursor, self.overlap), window.started_at
+        start, end = self.watermark("reviews").start(cursor, window), window.started_at
         while start < end:
             stop = min(start + CONTRIBUTIONS_SPAN, end)
             nodes = self.review_contributions(start, stop)
             if nodes is None:  # no contributionsCollection on this server: search instead
-                yield from self.fetch_reviewed_pulls(me, window.start(cursor, self.overlap))
+                yield from self.fetch_reviewed_pulls(me, self.watermark("reviews").start(cursor, window))
                 return
             yield from self.parse_each(nodes, lambda n: parse_review_contribution(n, self.instance, me))
             start = stop
@@ -459,38 +397,3 @@ class GithubConnector(Connector):
                     new["latest"] = happened.isoformat()
             url, params = (None, None) if older or not response.data else (next_link(response.headers), None)
         return found
-
-
-def shape_of(data: Any) -> str:
-    """What a malformed answer was, for a one-line error."""
-    if data is None:
-        return "nothing"
-    return f"a JSON {type(data).__name__}" if not isinstance(data, (dict, list)) else \
-        ("an object" if isinstance(data, dict) else "a list")
-
-
-def graphql_message(errors: Any) -> str:
-    first = as_list(errors)[0] if as_list(errors) else errors
-    message = dig(first, "message") if isinstance(first, Mapping) else None
-    return quote_server_message(message, 200) or "unknown error"
-
-
-def graphql_field_missing(errors: Any, field: str) -> bool:
-    """Whether a GraphQL error says `field` is not in this server's schema."""
-    for error in as_list(errors):
-        if not isinstance(error, Mapping):
-            continue
-        if dig(error, "extensions", "fieldName") == field:
-            return True
-        message = error.get("message")
-        if isinstance(message, str) and f"'{field}' doesn't exist" in message:
-            return True
-    return False
-
-
-def graphql_unsupported(errors: Any) -> bool:
-    errors = [e for e in as_list(errors) if isinstance(e, Mapping)]
-    text = " ".join(str(e.get("message", "")) for e in errors).lower()
-    types = {str(dig(e, "extensions", "code") or "") for e in errors}
-    return "undefinedfield" in {t.lower() for t in types} or (
-        "doesn't exist" in text and ("contributionscollection" in text or "pullrequestreviewcontributions" in text))

@@ -56,13 +56,16 @@ class GithubHttp:
                  clock: Callable[[], float] = time.time):
         from github import Auth, Github
 
+        from harvester.connectors.http import build_retry
+
         self.source = source
         self.settings = settings
         self.sleep = sleep
         self.clock = clock
         spacing = settings.seconds_between_requests or None
+        # Connection errors and 502/503/504 only: rate limits are waited out in `request`.
         self.github = Github(auth=Auth.Token(token), base_url=settings.base_url.rstrip("/"), per_page=100,
-                             retry=build_retry(settings.max_retries), timeout=settings.timeout,
+                             retry=build_retry(settings.max_retries, (502, 503, 504)), timeout=settings.timeout,
                              seconds_between_requests=spacing, seconds_between_writes=spacing)
         self.requester = self.github.requester
         self.requests = 0
@@ -239,13 +242,3 @@ def rate_limit_wait(response: Response, now: float) -> tuple[str, float] | None:
 def reset_wait(headers: Mapping[str, str], now: float, default: float) -> float:
     reset = seconds_in(headers.get("x-ratelimit-reset"))
     return default if reset is None else max(reset - now, 0.0) + 1.0
-
-
-def build_retry(max_retries: int):
-    """Retries for connection errors and 502/503/504 only; rate limits are handled above."""
-    if max_retries <= 0:
-        return None
-    from urllib3.util.retry import Retry
-
-    return Retry(total=max_retries, backoff_factor=1.0, status_forcelist=(502, 503, 504), allowed_methods=None,
-                 raise_on_status=False, respect_retry_after_header=False)

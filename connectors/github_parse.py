@@ -10,11 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from harvester.connectors.coerce import id_text
 from harvester.errors import MalformedItemError
 from harvester.models import Record
+from harvester.records import (make_deployment_attributes, make_deployment_record, make_pull_request_attributes,
+                               make_pull_request_record, make_release_attributes, make_release_record,
+                               make_review_attributes, make_review_record)
 
 TITLE_CHARS = 300
-from harvester.connectors.coerce import id_text
 PULL_REQUESTS, REVIEWS, RELEASES, DEPLOYMENTS = "pull requests", "reviews", "releases", "deployments"
 
 
@@ -60,6 +63,13 @@ def clip(text: Any, limit: int) -> str:
 def describe(value: Any) -> str:
     """An item's id for a log line, whatever the server sent."""
     return clip(value, 60) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+
+def shape_of(data: Any) -> str:
+    """What a malformed answer was, for a one-line error."""
+    if data is None:
+        return "nothing"
+    return f"a JSON {type(data).__name__}" if not isinstance(data, (dict, list)) else \
+        ("an object" if isinstance(data, dict) else "a list")
 
 
 def require_mapping(item: Any, what: str) -> Mapping[str, Any]:
@@ -165,19 +175,16 @@ def parse_pull_request(item: Any, source: str, me: int | None, body_chars: int =
     updated = parse_time(item.get("updated_at")) or merged_at
     payload = {k: v for k, v in item.items() if k not in ("body", "reactions", "timeline_url", "performed_via_github_app")}
     payload["body"] = body
-    return Record(
-        source=source, kind="pull_request", external_id=pr_id, occurred_at=merged_at, subject=repo,
-        actor=login, mine=author is None or me is None or author == me, title=title,
-        url=text_or_none(item.get("html_url")),
-        attributes={"title": title, "number": number, "repo": repo, "merged_at": merged_at.isoformat(),
-                    "updated_at": updated.isoformat(), "labels": labels, "body": body, "author_id": author,
-                    "author_login": login, "is_bot": is_bot(user), "draft": item.get("draft") is True,
-                    "comments": int_or_none(item.get("comments")), "additions": int_or_none(item.get("additions")),
-                    "deletions": int_or_none(item.get("deletions")),
-                    "changed_files": int_or_none(item.get("changed_files")),
-                    "reviewers": [r for r in as_list(item.get("reviewers")) if isinstance(r, str)]},
-        payload=payload,
-    )
+    attributes = make_pull_request_attributes(
+        title=title, number=number, repo=repo, merged_at=merged_at.isoformat(), updated_at=updated.isoformat(),
+        labels=labels, body=body, author_id=author, author_login=login, is_bot=is_bot(user),
+        draft=item.get("draft") is True, comments=int_or_none(item.get("comments")),
+        additions=int_or_none(item.get("additions")), deletions=int_or_none(item.get("deletions")),
+        changed_files=int_or_none(item.get("changed_files")),
+        reviewers=[r for r in as_list(item.get("reviewers")) if isinstance(r, str)])
+    return make_pull_request_record(source, pr_id, merged_at, repo, attributes, actor=login,
+                                    mine=author is None or me is None or author == me, title=title,
+                                    url=text_or_none(item.get("html_url")), payload=payload)
 
 
 def merge_pr_details(item: Mapping[str, Any], node: Any) -> dict:
@@ -235,16 +242,14 @@ def parse_review_contribution(node: Any, source: str, me: int | None) -> Record:
     title = clip(pr.get("title") if isinstance(pr.get("title"), str) and pr["title"] else f"#{number}", TITLE_CHARS)
     where = f"{repo}#{number}" if number is not None else repo
     pr_url = text_or_none(pr.get("url"))
-    return Record(
-        source=source, kind="review", external_id=review_id, occurred_at=occurred, subject=repo,
-        actor=None, mine=True, title=f"Review of {where}: {title}", url=text_or_none(review.get("url")) or pr_url,
-        attributes={"state": (text_or_none(review.get("state")) or "").lower(), "repo": repo, "pr_number": number,
-                    "pr_title": title, "pr_url": pr_url, "pr_author_id": author_id,
-                    "pr_author_login": text_or_none(author.get("login")) if author else None,
-                    "pr_author_is_bot": is_bot(author),
-                    "own_pr": author_id is not None and me is not None and author_id == me, "via": "graphql"},
-        payload=dict(node),
-    )
+    attributes = make_review_attributes(
+        state=(text_or_none(review.get("state")) or "").lower(), repo=repo, pr_number=number, pr_title=title,
+        pr_url=pr_url, pr_author_id=author_id, pr_author_login=text_or_none(author.get("login")) if author else None,
+        pr_author_is_bot=is_bot(author), own_pr=author_id is not None and me is not None and author_id == me,
+        via="graphql")
+    return make_review_record(source, review_id, occurred, repo, attributes, actor=None, mine=True,
+                              title=f"Review of {where}: {title}", url=text_or_none(review.get("url")) or pr_url,
+                              payload=dict(node))
 
 
 def parse_reviewed_pull(item: Any, source: str, me: int | None) -> Record:
@@ -259,15 +264,13 @@ def parse_reviewed_pull(item: Any, source: str, me: int | None) -> Record:
     title = clip(item.get("title") if isinstance(item.get("title"), str) and item["title"] else f"#{number}",
                  TITLE_CHARS)
     url = text_or_none(item.get("html_url"))
-    return Record(
-        source=source, kind="review", external_id=f"pr-{pr_id}", occurred_at=occurred, subject=repo,
-        actor=None, mine=True, title=f"Review of {repo}#{number}: {title}", url=url,
-        attributes={"state": "", "repo": repo, "pr_number": number, "pr_title": title, "pr_url": url,
-                    "pr_author_id": author_id, "pr_author_login": text_or_none(user.get("login")) if user else None,
-                    "pr_author_is_bot": is_bot(user),
-                    "own_pr": author_id is not None and me is not None and author_id == me, "via": "search"},
-        payload={k: v for k, v in item.items() if k != "body"},
-    )
+    attributes = make_review_attributes(
+        state="", repo=repo, pr_number=number, pr_title=title, pr_url=url, pr_author_id=author_id,
+        pr_author_login=text_or_none(user.get("login")) if user else None, pr_author_is_bot=is_bot(user),
+        own_pr=author_id is not None and me is not None and author_id == me, via="search")
+    return make_review_record(source, f"pr-{pr_id}", occurred, repo, attributes, actor=None, mine=True,
+                              title=f"Review of {repo}#{number}: {title}", url=url,
+                              payload={k: v for k, v in item.items() if k != "body"})
 
 
 # releases and deployments -----------------------------------------------------------------
@@ -288,16 +291,15 @@ def parse_release(item: Any, source: str, repo: str, me: int | None) -> Record |
     author = item.get("author") if isinstance(item.get("author"), Mapping) else None
     tag = clip(text_or_none(item.get("tag_name")) or "", TITLE_CHARS)
     name = clip(text_or_none(item.get("name")) or tag or f"release {release_id}", TITLE_CHARS)
-    return Record(
-        source=source, kind="release", external_id=release_id, occurred_at=occurred, subject=repo,
-        actor=text_or_none(author.get("login")) if author else None, mine=me is not None and user_id(author) == me,
-        title=name, url=text_or_none(item.get("html_url")),
-        attributes={"repo": repo, "tag": tag, "name": name, "prerelease": item.get("prerelease") is True,
-                    "created_at": (created or occurred).isoformat(), "published_at": occurred.isoformat(),
-                    "author_id": user_id(author), "is_bot": is_bot(author),
-                    "body": clip(text_or_none(item.get("body")), 2000)},
-        payload={k: v for k, v in item.items() if k not in ("body", "assets")},
-    )
+    attributes = make_release_attributes(
+        repo=repo, tag=tag, name=name, prerelease=item.get("prerelease") is True,
+        created_at=(created or occurred).isoformat(), published_at=occurred.isoformat(), author_id=user_id(author),
+        is_bot=is_bot(author), body=clip(text_or_none(item.get("body")), 2000))
+    return make_release_record(source, release_id, occurred, repo, attributes,
+                               actor=text_or_none(author.get("login")) if author else None,
+                               mine=me is not None and user_id(author) == me, title=name,
+                               url=text_or_none(item.get("html_url")),
+                               payload={k: v for k, v in item.items() if k not in ("body", "assets")})
 
 
 def parse_deployment(item: Any, source: str, repo: str, me: int | None, web: str) -> Record:
@@ -308,14 +310,14 @@ def parse_deployment(item: Any, source: str, repo: str, me: int | None, web: str
     environment = clip(text_or_none(item.get("environment")) or "", 200)
     ref = clip(text_or_none(item.get("ref")) or "", 200)
     sha = text_or_none(item.get("sha"))
-    return Record(
-        source=source, kind="deployment", external_id=deployment_id, occurred_at=created, subject=repo,
+    attributes = make_deployment_attributes(
+        repo=repo, environment=environment, ref=ref, sha=sha, task=text_or_none(item.get("task")),
+        production=item.get("production_environment") is True, created_at=created.isoformat(),
+        creator_id=user_id(creator), is_bot=is_bot(creator),
+        description=clip(text_or_none(item.get("description")), 500))
+    return make_deployment_record(
+        source, deployment_id, created, repo, attributes,
         actor=text_or_none(creator.get("login")) if creator else None, mine=me is not None and user_id(creator) == me,
         title=clip(f"{ref or (sha or '')[:7]} to {environment or 'an environment'}", TITLE_CHARS),
         url=f"{web}/{repo}/deployments/{environment}" if environment else f"{web}/{repo}/deployments",
-        attributes={"repo": repo, "environment": environment, "ref": ref, "sha": sha,
-                    "task": text_or_none(item.get("task")), "production": item.get("production_environment") is True,
-                    "created_at": created.isoformat(), "creator_id": user_id(creator),
-                    "is_bot": is_bot(creator), "description": clip(text_or_none(item.get("description")), 500)},
-        payload=dict(item),
-    )
+        payload=dict(item))

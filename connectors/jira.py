@@ -21,7 +21,7 @@ from typing import Any, Iterator, Sequence
 from urllib.parse import urlparse
 
 from harvester.config import read_secret
-from harvester.connectors.base import Connector, HarvestWindow
+from harvester.connectors.base import Connector, HarvestWindow, Watermark
 from harvester.connectors.jira_parse import (BASE_FIELDS, MAX_UTC_OFFSET, build_jql, dedupe_key, format_jql_time, load_zone,
                                              parse_issue, parse_jira_time, user_ids)
 from harvester.errors import AuthError, ConfigError, ConnectorError, TransientError
@@ -193,21 +193,23 @@ class JiraConnector(Connector):
 
     # fetch --------------------------------------------------------------------------------
 
+    def watermark(self, stream: str) -> Watermark:
+        """The latest `updated`, re-read for `overlap_minutes` (JQL dates have minute precision);
+        an issue is told apart by its id and `updated`."""
+        return Watermark("updated_at", timedelta(minutes=self.settings.overlap_minutes), dedupe_key)
+
     def fetch(self, stream: str, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
         if stream != "issues":
             return
         with self.translate_errors():
             self.load_profile(cursor)
             zone = load_zone(self._profile.get("time_zone"))
-            overlap = timedelta(minutes=self.settings.overlap_minutes)
+            watermark = self.watermark(stream)
             jql = build_jql(self.settings.jql, self.settings.projects, format_jql_time(window.since, zone),
-                            format_jql_time(window.start(cursor, overlap), zone))
-            seen = set(cursor.seen_ids) if cursor else set()
+                            format_jql_time(watermark.start(cursor, window), zone))
             me = frozenset(self._profile.get("me") or ())
             parse = lambda issue: parse_issue(issue, self.instance, self.settings.site, me, self.settings)  # noqa: E731
-            for record in self.parse_each(self.search(jql), parse):
-                if dedupe_key(record) not in seen:
-                    yield record
+            yield from watermark.unseen(cursor, self.parse_each(self.search(jql), parse))
 
     def search(self, jql: str) -> Iterator[dict]:
         if self.deployment() == "cloud":
@@ -254,15 +256,14 @@ class JiraConnector(Connector):
     def advance_cursor(self, stream: str, cursor: Cursor | None, page: Sequence[Record],
                        final: bool = False) -> Cursor | None:
         """Watermark = latest `updated`; seen = (id, updated) of issues the next overlap re-reads."""
-        old = datetime.fromisoformat(cursor.value) if cursor and cursor.value else None
-        times = [t for t in [old, *(parse_jira_time(r.attributes.get("updated_at")) for r in page)] if t]
-        latest = max(times) if times else None
+        watermark = self.watermark(stream)
+        latest = watermark.latest(cursor, page)
         if latest is None and not self._profile:
             return cursor
         seen = set(cursor.seen_ids) if cursor else set()
-        seen |= {dedupe_key(r) for r in page}
+        seen |= {watermark.dedupe_key(r) for r in page}
         if latest is not None:
-            horizon = latest - timedelta(minutes=self.settings.overlap_minutes + 1)
+            horizon = watermark.horizon(latest)
             if load_zone(self._profile.get("time_zone")) is None:
                 horizon -= MAX_UTC_OFFSET  # the next query reaches this much further back
             seen = {k for k in seen if (parse_jira_time(k.rpartition("@")[2]) or horizon) > horizon}

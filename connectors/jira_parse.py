@@ -9,11 +9,12 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from harvester.connectors.coerce import finite_number, id_text
 from harvester.errors import MalformedItemError
 from harvester.models import Record, ensure_utc
+from harvester.records import make_issue_attributes, make_issue_record, read_issue_attributes
 
 # The fields a harvest asks for. A short list keeps pages small; Jira lowers maxResults
-from harvester.connectors.coerce import finite_number, id_text
 # for heavy fields such as description and comments.
 BASE_FIELDS = ("summary", "status", "resolution", "resolutiondate", "issuetype", "priority", "assignee",
                "reporter", "parent", "labels", "updated", "created", "project")
@@ -172,29 +173,20 @@ def parse_issue(issue: Any, source: str, site: str, me: frozenset[str], settings
         if isinstance(fields.get("labels"), list) else []
     points = finite_number(fields.get(settings.story_points_field)) if settings.story_points_field else None
     url = browse_url(site, key)
-    attributes = {
-        "key": key, "summary": summary, "type": type_name, "is_subtask": issuetype.get("subtask") is True,
-        "status": name_of(status), "status_category": text_of(category.get("key")),
-        "resolution": name_of(fields.get("resolution")) or None,
-        "resolved_at": done_at.isoformat(),
-        "created_at": created.isoformat() if created else None,
-        "updated_at": updated.isoformat() if updated else None,
-        "priority": priority or None, "assignee_id": user_id(assignee),
-        "assignee_is_me": bool(user_ids(assignee) & me),
-        "reporter_id": user_id(fields.get("reporter")), "parent_key": parent_key,
-        "epic": epic_key, "epic_summary": epic_summary,
-        "epic_url": browse_url(site, epic_key) if epic_key else None,
-        "labels": labels, "project": project_key, "story_points": points,
-        "is_epic": is_epic, "is_incident": is_incident,
-    }
-    return Record(
-        source=source, kind="issue", external_id=id_text(raw_id) or key,
-        occurred_at=done_at, subject=epic_key or project_key,
-        actor=user_id(assignee), mine=True, title=f"{key} {summary}".strip(), url=url,
-        attributes=attributes, payload=dict(issue),
-    )
+    attributes = make_issue_attributes(
+        key=key, summary=summary, type=type_name, is_subtask=issuetype.get("subtask") is True,
+        status=name_of(status), status_category=text_of(category.get("key")),
+        resolution=name_of(fields.get("resolution")) or None, resolved_at=done_at.isoformat(),
+        created_at=created.isoformat() if created else None, updated_at=updated.isoformat() if updated else None,
+        priority=priority or None, assignee_id=user_id(assignee), assignee_is_me=bool(user_ids(assignee) & me),
+        reporter_id=user_id(fields.get("reporter")), parent_key=parent_key, epic=epic_key, epic_summary=epic_summary,
+        epic_url=browse_url(site, epic_key) if epic_key else None, labels=labels, project=project_key,
+        story_points=points, is_epic=is_epic, is_incident=is_incident)
+    return make_issue_record(source, id_text(raw_id) or key, done_at, epic_key or project_key, attributes,
+                             actor=user_id(assignee), mine=True, title=f"{key} {summary}".strip(), url=url,
+                             payload=dict(issue))
 
 
 def dedupe_key(record: Record) -> str:
     """An issue is new to us when its (id, fields.updated) pair is."""
-    return f"{record.external_id}@{record.attributes.get('updated_at') or ''}"
+    return f"{record.external_id}@{read_issue_attributes(record)['updated_at'] or ''}"

@@ -2,77 +2,36 @@
 
 HTTP goes through mlflow's own client (mlflow-skinny), except runs/search, which is streamed
 through mlflow's REST helper (see mlflow_rest.py); parsing lives in pure `parse_*` functions fed
-with REST-shaped JSON, so tests can use recorded payloads.
+with REST-shaped JSON (mlflow_parse.py), so tests can use recorded payloads; client errors become one
+line in mlflow_errors.py.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import math
 import os
-import re
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Iterator, Mapping, Sequence
-from urllib.parse import quote
 
 from harvester.config import read_secret
-from harvester.connectors.base import Connector, HarvestWindow
-from harvester.connectors.mlflow_rest import PageToken, is_digits, rest_host_creds, run_to_json, stream_runs_page
-from harvester.errors import AuthError, ConnectorError, MalformedItemError, TransientError
+from harvester.connectors.base import Connector, HarvestWindow, Watermark
+from harvester.connectors.mlflow_errors import translate_error
+from harvester.connectors.mlflow_parse import (kv, parse_registry_event, parse_run, read_model_version,
+                                               read_registered_model, registry_events, run_id_of, text)
+from harvester.connectors.mlflow_rest import PageToken, rest_host_creds, run_to_json, stream_runs_page
+from harvester.connectors.mlflow_settings import MlflowSettings, missing_file_store
+from harvester.errors import ConnectorError
 from harvester.models import Cursor, Record, utcnow
-from harvester.redact import quote_server_message, redact, remember_basic_credential
+from harvester.records import read_run_attributes
+from harvester.redact import remember_basic_credential
 from harvester.timeutil import to_ms
 
-RUN_OVERLAP = timedelta(minutes=10)
-from harvester.connectors.coerce import finite_number
+# Runs are read from the start time every handle reached, less an overlap.
+RUNS_WATERMARK = Watermark("started_at", overlap=timedelta(minutes=10))
 ID_CHUNK = 100
 RUN_ORDER = ("attributes.start_time ASC", "attributes.run_id ASC")
-NOTE_TAG = "mlflow.note.content"  # the run's description, as the MLflow UI edits it
-RUN_TYPE_TAG = "mlflow.runType"  # e.g. "genai_evaluate", set by mlflow.genai.evaluate
-# The plural nouns the harvest summary prints for skipped items.
-RUNS, MODELS, VERSIONS = "runs", "registered models", "model versions"
-MAX_MS = 253402300799999  # 9999-12-31T23:59:59.999Z, the last instant a datetime holds
-# URI schemes MLflow's tracking client reads; a database scheme may carry a driver (postgresql+psycopg).
-TRACKING_SCHEMES = ("http", "https", "file", "databricks", "sqlite", "postgresql", "mysql", "mssql")
 DIAGNOSE_RUNS = 1000  # runs `harvester doctor` reads to see who logs them
-
-
-@dataclass(frozen=True)
-class MlflowSettings:
-    tracking_uri: str
-    registry_uri: str = ""
-    ui_url: str = ""
-    token_env: str = ""
-    username_env: str = ""
-    password_env: str = ""
-    handles: tuple[str, ...] = ()
-    experiments: tuple[str, ...] = ()
-    exclude_experiments: tuple[str, ...] = ()
-    serving_aliases: tuple[str, ...] = ("champion", "production", "prod")
-    serving_stages: tuple[str, ...] = ("Production",)
-    registry: bool = True
-    max_results: int = 50000
-    max_retries: int = 2
-    timeout: int = 60
-
-    def __post_init__(self):
-        if not 1 <= self.max_results <= 50000:
-            raise ValueError("max_results must be between 1 and 50000 (the MLflow server's limit)")
-        check_tracking_uri(self.tracking_uri)
-
-
-def check_tracking_uri(uri: str) -> None:
-    """Refuse a URI MLflow cannot read."""
-    from urllib.parse import urlsplit
-
-    if not uri.strip():
-        raise ValueError("tracking_uri is empty: set it to the server's address, e.g. https://mlflow.example.com")
-    scheme = urlsplit(uri.strip()).scheme.lower()
-    if len(scheme) > 1 and scheme.split("+")[0] not in TRACKING_SCHEMES:  # one letter: a Windows drive
-        raise ValueError(f"tracking_uri {uri!r} has the unknown scheme {scheme}://. Use http(s)://, file:// or "
-                         f"a database URI ({', '.join(TRACKING_SCHEMES)}).")
 
 
 class MlflowConnector(Connector):
@@ -247,8 +206,9 @@ class MlflowConnector(Connector):
         marks = dict(state.get("marks", {}))
         rereads = frozenset(running)
         for r in page:
-            (running.add if r.attributes.get("status") == "running" else running.discard)(r.external_id)
-            handle, started = (r.actor or "").strip().lower(), r.attributes.get("started_at")
+            run = read_run_attributes(r)
+            (running.add if run["status"] == "running" else running.discard)(r.external_id)
+            handle, started = (r.actor or "").strip().lower(), run["started_at"]
             if handle in self.handles and started and r.external_id not in rereads:
                 marks[handle] = latest_time(marks.get(handle), started)
         value = cursor.value if cursor else None
@@ -390,23 +350,8 @@ def handle_start(handle: str, cursor: Cursor | None, window: HarvestWindow) -> d
     watermark all handles reached, less an overlap (or --since / the first-harvest default)."""
     mark = cursor.state.get("marks", {}).get(handle) if cursor and not window.forced else None
     if mark:
-        return datetime.fromisoformat(mark) - RUN_OVERLAP
-    return window.start(cursor, RUN_OVERLAP)
-
-
-def missing_file_store(uri: str) -> str | None:
-    """The folder of a file:// (or plain path) tracking URI when it does not exist."""
-    from pathlib import Path
-    from urllib.parse import unquote, urlparse
-
-    parsed = urlparse(uri)
-    if parsed.scheme == "file":
-        folder = Path(unquote(parsed.path))
-    elif parsed.scheme == "" and uri:
-        folder = Path(uri).expanduser()
-    else:
-        return None
-    return None if folder.is_dir() else str(folder)
+        return datetime.fromisoformat(mark) - RUNS_WATERMARK.overlap
+    return RUNS_WATERMARK.start(cursor, window)
 
 
 def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -425,233 +370,3 @@ def select_experiment(name: str, include: Sequence[str], exclude: Sequence[str])
     if include and not any(fnmatch.fnmatchcase(name, p) for p in include):
         return False
     return not any(fnmatch.fnmatchcase(name, p) for p in exclude)
-
-
-def text(value: Any) -> str:
-    """A string field as text: scalars written out, anything else (null, lists, objects) empty."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (bool, int, float)) and not (isinstance(value, float) and not math.isfinite(value)):
-        return str(value)
-    return ""
-
-
-def kv(items: Any) -> dict[str, Any]:
-    """MLflow's [{"key", "value"}] lists as a dict; entries without a string key are dropped."""
-    if not isinstance(items, (list, tuple)):
-        return {}
-    return {i["key"]: i.get("value") for i in items if isinstance(i, Mapping) and isinstance(i.get("key"), str)}
-
-
-def read_ms(value: Any) -> datetime | None:
-    """Epoch milliseconds (a number, or digits as proto3 JSON writes int64) as a time; None when
-    absent, zero, or not a time at all."""
-    if is_digits(value):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if not (isinstance(value, int) or math.isfinite(value)) or not 0 < value <= MAX_MS:
-        return None
-    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
-
-
-def run_url(ui: str, experiment_id: str, run_id: str) -> str | None:
-    return f"{ui}/#/experiments/{experiment_id}/runs/{run_id}" if ui else None
-
-
-def run_id_of(run: Any) -> str:
-    info = run.get("info") if isinstance(run, Mapping) else None
-    run_id = info.get("run_id") if isinstance(info, Mapping) else None
-    return run_id if isinstance(run_id, str) and run_id.strip() else ""
-
-
-def parse_run(run: Any, source: str, experiments: Mapping[str, str], ui: str,
-              handles: frozenset[str]) -> Record:
-    """A runs/search element as a record. Without a run id or a start time it is malformed;
-    every other field falls back to empty."""
-    run_id = run_id_of(run)
-    if not run_id:
-        raise MalformedItemError(RUNS, "", "no run_id in its info")
-    info = run["info"]
-    started = read_ms(info.get("start_time"))
-    if started is None:
-        raise MalformedItemError(RUNS, run_id, f"start_time {info.get('start_time')!r:.40} is not a time")
-    ended = read_ms(info.get("end_time"))
-    data = run.get("data") if isinstance(run.get("data"), Mapping) else {}
-    tags = {k: text(v) for k, v in kv(data.get("tags")).items()}
-    actor = (tags.get("mlflow.user") or text(info.get("user_id"))).strip() or None
-    exp_id = text(info.get("experiment_id"))
-    metrics = {k: m for k, v in kv(data.get("metrics")).items() if (m := finite_number(v)) is not None}
-    user_tags = {k: v for k, v in tags.items() if not k.startswith("mlflow.")}
-    name = text(info.get("run_name"))
-    return Record(
-        source=source, kind="run", external_id=run_id, occurred_at=ended or started,
-        subject=experiments.get(exp_id, f"experiment {exp_id}"), actor=actor,
-        mine=bool(actor) and actor.lower() in handles, title=name or run_id,
-        url=run_url(ui, exp_id, run_id),
-        attributes={"status": text(info.get("status")).lower(), "metrics": metrics,
-                    "params": {k: text(v) for k, v in kv(data.get("params")).items()}, "tags": user_tags,
-                    "name": name, "experiment_id": exp_id,
-                    "experiment_url": f"{ui}/#/experiments/{exp_id}" if ui else None,
-                    "started_at": started.isoformat(), "ended_at": ended.isoformat() if ended else None,
-                    "description": tags.get(NOTE_TAG, "").strip(), "run_type": tags.get(RUN_TYPE_TAG, "").strip()},
-        payload=dict(run),
-    )
-
-
-def read_timestamp(value: Any) -> int | None:
-    """An optional epoch-ms registry timestamp, as the int the cursor snapshot compares."""
-    moment = read_ms(value)
-    return int(value) if moment is not None else None
-
-
-def read_registered_model(model: Any) -> dict:
-    """A registered model as registry_events reads it: a name, an update time, alias -> version."""
-    name = model.get("name") if isinstance(model, Mapping) else None
-    if not isinstance(name, str) or not name:
-        raise MalformedItemError(MODELS, "", "no name")
-    aliases = model.get("aliases") or {}
-    if isinstance(aliases, (list, tuple)):  # the REST shape: [{"alias", "version"}]
-        aliases = {a.get("alias"): a.get("version") for a in aliases if isinstance(a, Mapping)}
-    if not isinstance(aliases, Mapping):
-        raise MalformedItemError(MODELS, name, "aliases is not a mapping")
-    return {"name": name, "last_updated_timestamp": read_timestamp(model.get("last_updated_timestamp")),
-            "aliases": {text(k): text(v) for k, v in aliases.items() if text(k) and text(v)}}
-
-
-def read_model_version(version: Any) -> dict:
-    """A model version with its name and number checked and its optional fields as text or None."""
-    name = version.get("name") if isinstance(version, Mapping) else None
-    if not isinstance(name, str) or not name:
-        raise MalformedItemError(VERSIONS, "", "no model name")
-    number = text(version.get("version")).strip()
-    if not number:
-        raise MalformedItemError(VERSIONS, name, "no version number")
-
-    def optional(key: str) -> str | None:
-        return text(version.get(key)) or None
-
-    return {"name": name, "version": number,
-            "creation_timestamp": read_timestamp(version.get("creation_timestamp")),
-            "last_updated_timestamp": read_timestamp(version.get("last_updated_timestamp")),
-            "current_stage": optional("current_stage"), "run_id": optional("run_id"), "source": optional("source"),
-            "status": optional("status"), "user_id": optional("user_id")}
-
-
-def registry_events(models: Sequence[dict], versions_by_model: Mapping[str, list[dict]],
-                    previous: Mapping[str, dict], first: bool, window: HarvestWindow,
-                    settings: MlflowSettings) -> list[dict]:
-    """Model versions worth keeping and promotions, from registry snapshots (models and
-    versions as read_registered_model and read_model_version give them).
-
-    MLflow keeps no alias history and setting an alias touches no timestamp, so an alias
-    move is found by diffing this snapshot against the one saved in the cursor.
-    """
-    since_ms = to_ms(window.since)
-    now_ms = to_ms(window.started_at)
-    events = []
-    for m in models:
-        name, aliases = m["name"], m["aliases"]
-        old = previous.get(name, {})
-        old_aliases = old.get("aliases", {})
-        old_staged = set(old.get("staged", []))
-        serving_versions = {v for a, v in aliases.items() if a in settings.serving_aliases}
-        for v in versions_by_model.get(name, []):
-            version = str(v["version"])
-            v_aliases = sorted(a for a, ver in aliases.items() if ver == version)
-            staged = v.get("current_stage") in settings.serving_stages
-            serving = version in serving_versions or staged
-            was_serving = version in {ver for a, ver in old_aliases.items() if a in settings.serving_aliases} \
-                or version in old_staged
-            created = v.get("creation_timestamp") or 0
-            if created >= since_ms or serving or was_serving:
-                events.append({"type": "version", **v, "aliases": v_aliases, "serving": serving,
-                               "occurred_ms": created})
-            for alias in v_aliases:
-                if alias not in settings.serving_aliases:
-                    continue
-                if first and created >= since_ms:
-                    events.append({"type": "promotion", **v, "target": alias, "via": "alias",
-                                   "previous_version": None, "occurred_ms": created})
-                elif not first and old_aliases.get(alias) != version:
-                    events.append({"type": "promotion", **v, "target": alias, "via": "alias",
-                                   "previous_version": old_aliases.get(alias), "occurred_ms": now_ms})
-            if staged:
-                changed_ms = v.get("last_updated_timestamp") or created
-                if (first and changed_ms >= since_ms) or (not first and version not in old_staged):
-                    events.append({"type": "promotion", **v, "target": v["current_stage"], "via": "stage",
-                                   "previous_version": None, "occurred_ms": changed_ms})
-    return events
-
-
-def parse_registry_event(event: Mapping[str, Any], run: Mapping[str, Any] | None, source: str,
-                         experiments: Mapping[str, str], ui: str, handles: frozenset[str]) -> Record:
-    name, version = event["name"], str(event["version"])
-    actor, run_metrics, run_link = event.get("user_id") or None, {}, None
-    if run is not None:
-        try:
-            parsed = parse_run(run, source, experiments, ui, handles)
-        except MalformedItemError:
-            parsed = None  # the version stands without its run's details
-        if parsed is not None:
-            actor, run_metrics, run_link = parsed.actor, dict(parsed.attributes["metrics"]), parsed.url
-    mine = bool(actor) and actor.strip().lower() in handles
-    url = f"{ui}/#/models/{quote(name, safe='')}/versions/{quote(version, safe='')}" if ui else None
-    occurred = read_ms(event["occurred_ms"]) or utcnow()
-    common = {"model": name, "version": version, "run_id": event.get("run_id"), "run_url": run_link,
-              "run_metrics": run_metrics, "stage": event.get("current_stage")}
-    if event["type"] == "version":
-        return Record(source=source, kind="model_version", external_id=f"{name}/{version}", occurred_at=occurred,
-                      subject=name, actor=actor, mine=mine, title=f"{name} v{version}", url=url,
-                      attributes={**common, "aliases": event["aliases"], "serving": event["serving"],
-                                  "status": event.get("status")},
-                      payload={k: v for k, v in event.items() if k not in ("type", "occurred_ms")})
-    target = str(event["target"])
-    return Record(source=source, kind="model_promotion", external_id=f"{name}/{version}/{target}",
-                  occurred_at=occurred, subject=name, actor=actor, mine=mine,
-                  title=f"{name} v{version} -> {target}", url=url,
-                  attributes={**common, "target": target, "via": event["via"],
-                              "previous_version": event.get("previous_version")},
-                  payload={k: v for k, v in event.items() if k not in ("type", "occurred_ms")})
-
-
-def translate_error(instance: str, settings: MlflowSettings, exc: Exception) -> ConnectorError:
-    """One clear line for the errors a user can cause or fix."""
-    # Redacted before it is cut, so a cut never leaves part of an echoed secret behind.
-    message = redact(str(exc))
-    status = None
-    getter = getattr(exc, "get_http_status_code", None)
-    if callable(getter):
-        try:
-            status = int(getter())
-        except (TypeError, ValueError):
-            status = None
-    lowered = message.lower()
-    retried = re.search(r"too many (\d{3}) error responses", lowered)  # urllib3 gave up retrying a status
-    if retried:
-        status = int(retried.group(1))
-        why = "rate limited" if status == 429 else "a server error; check the server's logs"
-        return TransientError(instance, f"MLflow at {settings.tracking_uri} kept answering HTTP {status} ({why}); "
-                                        "the next harvest retries.", status)
-    if status in (401, 403) or "401" in lowered[:200] and "unauthorized" in lowered:
-        hint = f"check the token in {settings.token_env}" if settings.token_env else \
-            "set token_env in the connector table to the name of the variable holding your token"
-        return AuthError(instance, f"MLflow at {settings.tracking_uri} refused the credentials (HTTP {status}); {hint}.",
-                         status)
-    if "incompleteread" in lowered or "connection broken" in lowered or "connection reset" in lowered \
-            or "connection aborted" in lowered or "remotedisconnected" in lowered:
-        # mlflow's client reports a transport error on some endpoints as HTTP 500: the server answered.
-        return TransientError(instance, f"MLflow at {settings.tracking_uri} broke off its answer part-way (connection "
-                                        "dropped or reset); everything saved so far is kept and the next harvest "
-                                        "resumes from there.")
-    connect_timeout = "connecttimeout" in lowered or "connect timeout" in lowered
-    if ("timed out" in lowered or "read timeout" in lowered) and not connect_timeout:
-        return TransientError(instance, f"MLflow at {settings.tracking_uri} did not answer within {settings.timeout} s; "
-                                        "the next harvest resumes from the last saved page. If the server is busy, "
-                                        "raise timeout in the connector table.")
-    if "max retries exceeded" in lowered or "connection refused" in lowered or "failed to establish" in lowered \
-            or "name or service not known" in lowered or connect_timeout:
-        return TransientError(instance, f"cannot reach MLflow at {settings.tracking_uri}. Check tracking_uri "
-                                        "and that the server is running.")
-    said = quote_server_message(message) or type(exc).__name__
-    return ConnectorError(instance, f"MLflow error{f' (HTTP {status})' if status else ''}: {said}", status)

@@ -1,5 +1,5 @@
-"""GraphQL over HTTP for the W&B connector: the read-only queries it sends, retries, and
-one clear error for each thing that can go wrong.
+"""GraphQL over HTTP for the W&B connector: the read-only queries it sends, retries (urllib3's,
+mounted on the session; see connectors/http.py), and one clear error for each thing that can go wrong.
 
 Queries go to POST {base_url}/graphql with HTTP basic auth ("api", key), the endpoint and
 auth the wandb SDK itself uses. Field names follow the W&B schema (`project.runs`,
@@ -230,58 +230,48 @@ class WandbGraphql:
                  max_retries: int, retry_backoff: float, sleep: Callable[[float], None] = time.sleep):
         import requests
 
+        from harvester.connectors.http import SERVER_ERRORS, build_retry, mount_retry
+
         self.instance = instance
         self.url = base_url.rstrip("/") + "/graphql"
         self.base_url = base_url.rstrip("/")
         self.token_env = token_env
         self.timeout = timeout
         self.max_retries = max_retries
-        self.retry_backoff = retry_backoff
         self.sleep = sleep
         self.session = requests.Session()
         self.session.auth = ("api", api_key)
         remember_basic_credential("api", api_key)  # a server echoing the header gives the key away
         self.session.headers["User-Agent"] = "harvester (W&B public API reader)"
+        # `self.sleep` is looked up at each wait, so it can be replaced after the client is made.
+        mount_retry(self.session, build_retry(max_retries, (429, *SERVER_ERRORS), backoff=retry_backoff,
+                                              pause=lambda seconds: self.sleep(seconds), max_wait=MAX_RETRY_WAIT))
 
     def close(self) -> None:
         self.session.close()
 
     def execute(self, operation: str, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The `data` of one GraphQL operation, after retries on 429, 5xx and lost connections."""
+        """The `data` of one GraphQL operation, after the session's retries on 429, 5xx and lost
+        connections."""
         import requests
 
-        body = {"operationName": operation, "query": query, "variables": dict(variables or {})}
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                response = self.session.post(self.url, json=body, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if last:
-                    raise TransientError(self.instance, f"cannot reach W&B at {self.base_url} "
-                                                        f"({type(exc).__name__}). Check base_url and the network; "
-                                                        "the next harvest resumes where this one stopped.") from None
-                self.wait(attempt, None)
-                continue
-            status = response.status_code
-            if status in (401, 403):
-                raise self.auth_error(status)
-            if status == 429 or status >= 500:
-                if last:
-                    raise TransientError(self.instance, f"W&B at {self.base_url} answered HTTP {status} to "
-                                                        f"{operation} after {attempt + 1} attempt(s); the next "
-                                                        "harvest resumes where this one stopped.", status)
-                self.wait(attempt, response.headers.get("Retry-After"))
-                continue
-            return self.read_data(operation, response)
-        raise AssertionError("unreachable")
+        from harvester.connectors.http import transport_failure
 
-    def wait(self, attempt: int, retry_after: str | None) -> None:
-        if self.retry_backoff <= 0:
-            return
-        delay = self.retry_backoff * (2 ** attempt)
-        if retry_after and retry_after.strip().isdigit():
-            delay = float(retry_after.strip())
-        self.sleep(min(delay, MAX_RETRY_WAIT))
+        body = {"operationName": operation, "query": query, "variables": dict(variables or {})}
+        try:
+            response = self.session.post(self.url, json=body, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise TransientError(self.instance, f"cannot reach W&B at {self.base_url} ({transport_failure(exc)}). "
+                                                "Check base_url and the network; the next harvest resumes where "
+                                                "this one stopped.") from None
+        status = response.status_code
+        if status in (401, 403):
+            raise self.auth_error(status)
+        if status == 429 or status >= 500:
+            raise TransientError(self.instance, f"W&B at {self.base_url} answered HTTP {status} to {operation} after "
+                                                f"{self.max_retries + 1} attempt(s); the next harvest resumes where "
+                                                "this one stopped.", status)
+        return self.read_data(operation, response)
 
     def auth_error(self, status: int) -> AuthError:
         if status == 401:

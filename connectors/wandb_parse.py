@@ -1,10 +1,9 @@
 """Pure parsing for the W&B connector: GraphQL nodes in, records out.
 
-Runs become records with exactly the attributes MLflow runs have (status, metrics, params,
-tags, name, experiment_id, experiment_url, started_at, ended_at, description, run_type), so
+Runs become records of the run shape MLflow runs have (harvester.records.RunAttributes), so
 the metric rules read both sources the same way. The description is the run's notes; W&B
 has no run type. Registry versions and alias moves become `model_version` and
-`model_promotion` records with the MLflow registry attributes.
+`model_promotion` records of the shapes MLflow's registry events have.
 """
 
 from __future__ import annotations
@@ -15,11 +14,14 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
+from harvester.connectors.coerce import finite_number
 from harvester.errors import MalformedItemError
 from harvester.models import Record, ensure_utc
+from harvester.records import (make_model_promotion_attributes, make_model_promotion_record,
+                               make_model_version_attributes, make_model_version_record, make_registry_attributes,
+                               make_run_attributes, make_run_record)
 
 REGISTRY_PREFIX = "wandb-registry-"
-from harvester.connectors.coerce import finite_number
 # The plural nouns the harvest summary prints for skipped items.
 RUNS, PROJECTS, VERSIONS = "runs", "projects", "artifact versions"
 HIDDEN_CONFIG_KEYS = ("wandb_version",)
@@ -175,17 +177,14 @@ def parse_run(node: Any, entity: str, project: str, source: str, ui: str,
     display = text(node.get("displayName")) or name
     raw_tags = node.get("tags")
     tags = {text(t): "true" for t in raw_tags if text(t)} if isinstance(raw_tags, (list, tuple)) else {}
-    return Record(
-        source=source, kind="run", external_id=key, occurred_at=ended or started,
-        subject=subject, actor=actor, mine=bool(actor) and actor.lower() in handles, title=display,
-        url=path_url(ui, entity, project, "runs", name),
-        attributes={"status": state, "metrics": summary_metrics(node.get("summaryMetrics")),
-                    "params": config_params(node.get("config")), "tags": tags, "name": display,
-                    "experiment_id": subject, "experiment_url": path_url(ui, *experiment_path),
-                    "started_at": started.isoformat(), "ended_at": ended.isoformat() if ended else None,
-                    "description": text(node.get("notes")).strip(), "run_type": ""},
-        payload=dict(node),
-    )
+    attributes = make_run_attributes(
+        status=state, metrics=summary_metrics(node.get("summaryMetrics")), params=config_params(node.get("config")),
+        tags=tags, name=display, experiment_id=subject, experiment_url=path_url(ui, *experiment_path),
+        started_at=started.isoformat(), ended_at=ended.isoformat() if ended else None,
+        description=text(node.get("notes")).strip(), run_type="")
+    return make_run_record(source, key, ended or started, subject, attributes, actor=actor,
+                           mine=bool(actor) and actor.lower() in handles, title=display,
+                           url=path_url(ui, entity, project, "runs", name), payload=dict(node))
 
 
 def read_project(node: Any, entity: str) -> tuple[str, str]:
@@ -339,20 +338,19 @@ def parse_registry_event(event: Mapping[str, Any], source: str, ui: str, handles
     registry_project = mapping(dig(node, "artifactCollection", "project"))
     url = path_url(ui, text(dig(registry_project, "entity", "name")), text(registry_project.get("name")),
                    "artifacts", text(dig(artifact, "artifactType", "name")) or "model", name, f"v{version}")
-    common = {"model": name, "version": version, "run_id": run_id, "run_url": run_link, "run_metrics": run_metrics,
-              "stage": None}
-    mine = bool(actor) and actor.lower() in handles
-    payload = {k: v for k, v in event.items() if k not in ("type", "occurred_at")}
+    registry = make_registry_attributes(model=name, version=version, run_id=run_id, run_url=run_link,
+                                        run_metrics=run_metrics, stage=None)
+    envelope = {"actor": actor, "mine": bool(actor) and actor.lower() in handles, "url": url,
+                "payload": {k: v for k, v in event.items() if k not in ("type", "occurred_at")}}
     if event["type"] == "version":
-        return Record(source=source, kind="model_version", external_id=key, occurred_at=event["occurred_at"],
-                      subject=name, actor=actor, mine=mine, title=f"{name} v{version}", url=url,
-                      attributes={**common, "aliases": list(event["aliases"]), "serving": bool(event["serving"]),
-                                  "status": text(artifact.get("state")).lower() or None},
-                      payload=payload)
+        return make_model_version_record(
+            source, key, event["occurred_at"], name,
+            make_model_version_attributes(registry, aliases=list(event["aliases"]), serving=bool(event["serving"]),
+                                          status=text(artifact.get("state")).lower() or None),
+            title=f"{name} v{version}", **envelope)
     target = str(event["target"])
-    return Record(source=source, kind="model_promotion", external_id=f"{key}/{target}",
-                  occurred_at=event["occurred_at"], subject=name, actor=actor, mine=mine,
-                  title=f"{name} v{version} -> {target}", url=url,
-                  attributes={**common, "target": target, "via": "alias",
-                              "previous_version": event.get("previous_version")},
-                  payload=payload)
+    return make_model_promotion_record(
+        source, f"{key}/{target}", event["occurred_at"], name,
+        make_model_promotion_attributes(registry, target=target, via="alias",
+                                        previous_version=event.get("previous_version")),
+        title=f"{name} v{version} -> {target}", **envelope)

@@ -5,6 +5,7 @@ from typing import ClassVar, Iterable
 
 from harvester.rules.kinds import FindingKind
 from harvester.models import Evidence, Finding, Metric
+from harvester.records import read_model_promotion_attributes
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.rules.metric_names import metric_unit, rank_key_metrics
 from harvester.timeutil import period_of
@@ -30,25 +31,26 @@ class ModelPromotedRule(Rule):
         by_version: dict[str, list] = {}
         for r in group.records:
             if r.mine:
-                by_version.setdefault(str(r.attributes.get("version")), []).append(r)
+                by_version.setdefault(str(read_model_promotion_attributes(r)["version"]), []).append(r)
         findings = []
         for version, recs in by_version.items():
-            recs.sort(key=lambda r: (TARGET_RANK.get(str(r.attributes.get("target", "")).lower(), 2), r.occurred_at))
+            recs.sort(key=lambda r: (TARGET_RANK.get(read_model_promotion_attributes(r)["target"].lower(), 2),
+                                     r.occurred_at))
             top = recs[-1]
-            a = top.attributes
-            run_metrics = a.get("run_metrics") or {}
+            a = read_model_promotion_attributes(top)
+            run_metrics = a["run_metrics"]
             key = rank_key_metrics(run_metrics)[:1]
             metrics = tuple(Metric(k, None, float(run_metrics[k]), metric_unit(k)) for k in key)
             evidence = [Evidence(url=top.url, label=f"{group.subject} v{version}", source=group.source)] if top.url else []
-            if a.get("run_url"):
+            if a["run_url"]:
                 evidence.append(Evidence(url=a["run_url"], label="source run", source=group.source))
             findings.append(Finding(
                 rule=self.rule_name(), kind="model_promoted", source=group.source, subject=group.subject,
                 occurred_at=top.occurred_at, period=period_of(top.occurred_at, self.period), metrics=metrics,
                 record_ids=tuple(r.external_id for r in recs), evidence=tuple(evidence),
-                facts={"model": group.subject, "version": version, "target": a.get("target"), "via": a.get("via"),
-                       "previous_version": a.get("previous_version"), "key_metric": a.get("key_metric"),
-                       "run_id": a.get("run_id")},
+                facts={"model": group.subject, "version": version, "target": a["target"], "via": a["via"],
+                       # No promotion carries a key metric; the key stays so findings compare equal to stored ones.
+                       "previous_version": a["previous_version"], "key_metric": None, "run_id": a["run_id"]},
                 identity=(version,),
             ))
         return findings

@@ -1,14 +1,14 @@
 """The runs of one experiment as a pandas frame, and the baseline-vs-best comparison that
-the metric rules share. Source-agnostic: MLflow and W&B runs have the same attributes."""
+the metric rules share. Source-agnostic: MLflow and W&B runs have one shape (RunAttributes)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from harvester.models import Evidence, Record
+from harvester.records import read_run_attributes
 from harvester.rules.metric_names import is_quality_metric, rank_key_metrics
 
 if TYPE_CHECKING:
@@ -81,16 +81,16 @@ def runs_frame(records: Sequence[Record], gap_days: float) -> "pd.DataFrame":
 
     rows = []
     for r in records:
-        a = r.attributes
-        if a.get("status") != "finished":
+        a = read_run_attributes(r)
+        if a["status"] != "finished":
             continue
-        tags = a.get("tags") or {}
+        tags = a["tags"]
         row = {"run_id": r.external_id, "time": r.occurred_at, "mine": r.mine, "url": r.url,
-               "name": a.get("name") or r.external_id, "params": a.get("params") or {},
-               "description": str(a.get("description") or "").strip(), "run_type": str(a.get("run_type") or ""),
+               "name": a["name"] or r.external_id, "params": a["params"], "description": a["description"].strip(),
+               "run_type": a["run_type"],
                "baseline": any(str(tags.get(t, "")).lower() in TRUTHY for t in BASELINE_TAGS),
                "campaign": None}
-        for k, v in (a.get("metrics") or {}).items():
+        for k, v in a["metrics"].items():  # a number stored as JSON null (it was not finite) is left out
             if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v:
                 row[f"m:{k}"] = float(v)
         rows.append(row)
@@ -187,14 +187,10 @@ def group_evidence(source: str, records: Sequence[Record], *rows_and_labels) -> 
         ev = run_evidence(source, row, label)
         if ev and ev.url not in {e.url for e in found}:
             found.append(ev)
-    experiment_url = next((r.attributes.get("experiment_url") for r in records if r.attributes.get("experiment_url")), None)
+    experiment_url = next((url for r in records if (url := read_run_attributes(r)["experiment_url"])), None)
     if experiment_url:
         found.append(Evidence(url=experiment_url, label="experiment", source=source))
     return tuple(found)
-
-
-def last_time(frame: "pd.DataFrame") -> datetime:
-    return frame["time"].max().to_pydatetime()
 
 
 def varied_params(frame: "pd.DataFrame", limit: int = 3) -> list[str]:

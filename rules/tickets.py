@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Iterable, Sequence
 
 from harvester.rules.kinds import FindingKind
 from harvester.models import Evidence, Finding, Record
+from harvester.records import read_issue_attributes
 from harvester.rules.base import DetectContext, RecordGroup, Rule
 from harvester.timeutil import quarter_of
 
@@ -30,23 +31,23 @@ def normal(text: Any) -> str:
 
 
 def resolved_at(r: Record) -> datetime:
-    value = r.attributes.get("resolved_at")
+    value = read_issue_attributes(r)["resolved_at"]
     return datetime.fromisoformat(value) if value else r.occurred_at
 
 
 def days_open(r: Record) -> float | None:
-    created = r.attributes.get("created_at")
+    created = read_issue_attributes(r)["created_at"]
     if not created:
         return None
     return max((resolved_at(r) - datetime.fromisoformat(created)).total_seconds() / 86400, 0.0)
 
 
 def issue_evidence(r: Record, label: str = "") -> Evidence | None:
-    return Evidence(url=r.url, label=label or str(r.attributes.get("key")), source=r.source) if r.url else None
+    return Evidence(url=r.url, label=label or read_issue_attributes(r)["key"], source=r.source) if r.url else None
 
 
 def points_of(records: Iterable[Record]) -> float | None:
-    known = [float(r.attributes["story_points"]) for r in records if r.attributes.get("story_points") is not None]
+    known = [float(points) for r in records if (points := read_issue_attributes(r)["story_points"]) is not None]
     return sum(known) if known else None
 
 
@@ -62,22 +63,23 @@ class TicketRule(Rule):
     def done(self, r: Record) -> bool:
         """Mine, and closed as done rather than as a duplicate or won't-do."""
         ignored = {normal(x) for x in self.ignored_resolutions}
-        return r.mine and normal(r.attributes.get("resolution")) not in ignored
+        return r.mine and normal(read_issue_attributes(r)["resolution"]) not in ignored
 
     def finding(self, kind: str, r: Record | None, records: Sequence[Record], evidence: Sequence[Evidence | None],
                 key: str | None = None, summary: str | None = None, **facts: Any) -> Finding:
         """A finding about issue `r` (or, for a roll-up, about `key`), resting on `records`."""
-        a = r.attributes if r is not None else {}
-        key = key or str(a.get("key"))
+        a = read_issue_attributes(r) if r is not None else None
+        key = key or (a["key"] if a else "")
         rest = ([r] if r is not None else []) + list(records)
         when = max(resolved_at(x) for x in rest)
         return Finding(
             rule=self.rule_name(), kind=kind, source=rest[0].source, subject=key, occurred_at=when,
             period=quarter_of(when), record_ids=tuple(dict.fromkeys(x.external_id for x in rest)),
             evidence=tuple(e for e in evidence if e is not None),
-            facts={"key": key, "summary": (a.get("summary") or "") if summary is None else summary,
-                   "type": a.get("type"), "project": a.get("project") or rest[0].attributes.get("project"),
-                   "labels": list(a.get("labels") or ()), **facts},
+            facts={"key": key, "summary": (a["summary"] if a else "") if summary is None else summary,
+                   "type": a["type"] if a else None,
+                   "project": (a["project"] if a else "") or read_issue_attributes(rest[0])["project"],
+                   "labels": list(a["labels"]) if a else [], **facts},
         )
 
 
@@ -102,31 +104,31 @@ class TicketResolvedRule(TicketRule):
     min_trivial_rollup: int = 3
 
     def trivial(self, r: Record) -> bool:
-        a = r.attributes
-        if a.get("is_subtask") or normal(a.get("type")) in {normal(t) for t in self.trivial_types}:
+        a = read_issue_attributes(r)
+        if a["is_subtask"] or normal(a["type"]) in {normal(t) for t in self.trivial_types}:
             return True
-        points = a.get("story_points")
+        points = a["story_points"]
         if points is not None and float(points) < self.min_story_points:
             return True
-        summary = normal(a.get("summary"))
+        summary = normal(a["summary"])
         if len(summary.split()) < self.min_summary_words:
             return True
         return any(re.search(rf"\b{re.escape(normal(w))}\b", summary) for w in self.trivial_words if w.strip())
 
     def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
         done = [r for r in group.records if self.done(r)]
-        epics_done = {r.attributes.get("key") for r in done if r.attributes.get("is_epic")}
-        tickets = [r for r in done if not r.attributes.get("is_epic") and not r.attributes.get("is_incident")]
+        epics_done = {issue["key"] for r in done if (issue := read_issue_attributes(r))["is_epic"]}
+        tickets = [r for r in done if not (issue := read_issue_attributes(r))["is_epic"] and not issue["is_incident"]]
         by_epic: dict[str, list[Record]] = {}
         findings = []
         for r in tickets:
-            epic = r.attributes.get("epic")
+            a = read_issue_attributes(r)
+            epic = a["epic"]
             if epic and self.roll_up_epics:
                 by_epic.setdefault(str(epic), []).append(r)
             elif not self.trivial(r):
                 findings.append(self.finding("ticket_resolved", r, [r], [issue_evidence(r)],
-                                             priority=r.attributes.get("priority"),
-                                             story_points=r.attributes.get("story_points"),
+                                             priority=a["priority"], story_points=a["story_points"],
                                              days=round_or_none(days_open(r)), tickets=1))
         for epic, children in sorted(by_epic.items()):
             if epic in epics_done:
@@ -139,13 +141,14 @@ class TicketResolvedRule(TicketRule):
 
     def rollup(self, epic: str, children: list[Record]) -> Finding:
         first = children[0]
-        a = first.attributes
-        summary = next((c.attributes["epic_summary"] for c in children if c.attributes.get("epic_summary")), "")
-        evidence = [Evidence(url=a["epic_url"], label=f"epic {epic}", source=first.source) if a.get("epic_url")
+        a = read_issue_attributes(first)
+        issues = [read_issue_attributes(c) for c in children]
+        summary = next((c["epic_summary"] for c in issues if c["epic_summary"]), "")
+        evidence = [Evidence(url=a["epic_url"], label=f"epic {epic}", source=first.source) if a["epic_url"]
                     else None] + [issue_evidence(c) for c in children]
         return self.finding("ticket_resolved", None, children, evidence, key=epic, summary=summary,
-                            tickets=len(children), keys=[c.attributes.get("key") for c in children],
-                            titles=[c.attributes.get("summary") or "" for c in children],
+                            tickets=len(children), keys=[c["key"] for c in issues],
+                            titles=[c["summary"] for c in issues],
                             story_points=points_of(children), epic=epic, rollup=True)
 
 
@@ -165,18 +168,19 @@ class EpicCompletedRule(TicketRule):
     def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
         done = [r for r in group.records if self.done(r)]
         findings = []
-        for epic in (r for r in done if r.attributes.get("is_epic")):
-            key = epic.attributes.get("key")
-            children = sorted((r for r in done if r.attributes.get("epic") == key and not r.attributes.get("is_epic")),
-                              key=resolved_at)
-            if not epic.attributes.get("assignee_is_me") and len(children) < self.min_children:
+        for epic in (r for r in done if read_issue_attributes(r)["is_epic"]):
+            a = read_issue_attributes(epic)
+            children = sorted((r for r in done if (issue := read_issue_attributes(r))["epic"] == a["key"]
+                               and not issue["is_epic"]), key=resolved_at)
+            if not a["assignee_is_me"] and len(children) < self.min_children:
                 continue
+            issues = [read_issue_attributes(c) for c in children]
             findings.append(self.finding(
                 "epic_completed", epic, children, [issue_evidence(epic), *(issue_evidence(c) for c in children)],
-                children=len(children), keys=[c.attributes.get("key") for c in children],
-                incidents=sum(1 for c in children if c.attributes.get("is_incident")),
+                children=len(children), keys=[c["key"] for c in issues],
+                incidents=sum(1 for c in issues if c["is_incident"]),
                 story_points=points_of(children), days=round_or_none(days_open(epic)),
-                owner=bool(epic.attributes.get("assignee_is_me"))))
+                owner=bool(a["assignee_is_me"])))
         return findings
 
 
@@ -193,12 +197,12 @@ class IncidentResolvedRule(TicketRule):
     def detect(self, group: RecordGroup, context: DetectContext) -> Iterable[Finding]:
         findings = []
         for r in group.records:
-            a = r.attributes
-            if not self.done(r) or not a.get("is_incident") or a.get("is_epic"):
+            a = read_issue_attributes(r)
+            if not self.done(r) or not a["is_incident"] or a["is_epic"]:
                 continue
             days = days_open(r)
             findings.append(self.finding("incident_resolved", r, [r], [issue_evidence(r)],
-                                         priority=a.get("priority"),
+                                         priority=a["priority"],
                                          hours=round(days * 24, 1) if days is not None else None))
         return findings
 

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from harvester.config import IdentitySettings
 from harvester.connectors.base import HarvestWindow
-from harvester.connectors.github import GithubConnector, GithubSettings, graphql_field_missing, \
-    graphql_message, graphql_unsupported
+from harvester.connectors.github import GithubConnector
+from harvester.connectors.github_graphql import graphql_field_missing, graphql_message, graphql_unsupported
 from harvester.connectors.github_http import GithubHttp, Response, rate_limit_wait, seconds_in
+from harvester.connectors.github_settings import GithubSettings
 from harvester.redact import quote_server_message
 from harvester.connectors.github_parse import (details_by_id, item_version, merge_pr_details, parse_deployment,
                                                parse_pull_request, parse_release, parse_review_contribution,

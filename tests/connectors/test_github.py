@@ -11,10 +11,11 @@ import pytest
 import responses
 
 from harvester.config import IdentitySettings, parse_config
-from harvester.connectors.github import GithubConnector, GithubSettings
-from harvester.errors import AuthError, ConfigError, ConnectorError, TransientError
 from harvester.connectors.base import HarvestWindow
+from harvester.connectors.github import GithubConnector
+from harvester.connectors.github_settings import GithubSettings
 from harvester.drafting.redraft import load_rules
+from harvester.errors import AuthError, ConfigError
 from harvester.harvest import HarvestPlan, run_harvest
 from harvester.models import utcnow
 from harvester.timeutil import parse_since
@@ -161,7 +162,7 @@ def test_user_id_is_remembered_in_the_cursor_and_asked_again_when_forced(store, 
 
 def test_remembered_user_id_is_not_reused_for_another_server(store, fake, rsps):
     harvest(store, make_connector())
-    other = FakeGithub(rsps, base="https://ghe.example.com/api/v3").install()
+    FakeGithub(rsps, base="https://ghe.example.com/api/v3").install()
     moved = harvest(store, make_connector(base_url="https://ghe.example.com/api/v3"))
     assert moved.ok, moved.sources[0].error
     assert sum(1 for c in rsps.calls if urlparse(c.request.url).hostname == "ghe.example.com"

@@ -12,7 +12,7 @@ import responses
 
 from harvester.config import IdentitySettings, parse_config
 from harvester.connectors.base import HarvestWindow
-from harvester.connectors.mlflow import parse_run as parse_mlflow_run
+from harvester.connectors.mlflow_parse import parse_run as parse_mlflow_run
 from harvester.connectors.wandb import WandbConnector, WandbSettings
 from harvester.connectors.wandb_parse import parse_run
 from harvester.harvest import run_harvest

@@ -8,6 +8,8 @@ import pytest
 
 from harvester.errors import ConfigError
 from harvester.models import Record
+from harvester.records import (make_pull_request_attributes, make_pull_request_record, make_review_attributes,
+                               make_review_record)
 from harvester.registry import build_rules
 from harvester.rules.base import DetectContext, RecordGroup, detect_in_groups
 from harvester.rules.engineering import DocsWrittenRule, PrShippedRule, ReviewGivenRule, classify_pull_request
@@ -20,24 +22,22 @@ REPO = "acme/fraud"
 def pr(number: int, title: str, body: str = "", labels=(), days: float = 0, mine: bool = True, bot: bool = False,
        additions=None, deletions=None, reviewers=()) -> Record:
     merged = T0 + timedelta(days=days)
-    return Record(source="github-work", kind="pull_request", external_id=str(900000 + number), occurred_at=merged,
-                  subject=REPO, actor="ada", mine=mine, title=title,
-                  url=f"https://github.com/{REPO}/pull/{number}",
-                  attributes={"title": title, "number": number, "repo": REPO, "merged_at": merged.isoformat(),
-                              "updated_at": merged.isoformat(), "labels": list(labels), "body": body,
-                              "author_id": 101, "author_login": "ada", "is_bot": bot, "additions": additions,
-                              "deletions": deletions, "changed_files": 3 if additions is not None else None,
-                              "reviewers": list(reviewers)})
+    attributes = make_pull_request_attributes(
+        title=title, number=number, repo=REPO, merged_at=merged.isoformat(), updated_at=merged.isoformat(),
+        labels=list(labels), body=body, author_id=101, author_login="ada", is_bot=bot, additions=additions,
+        deletions=deletions, changed_files=3 if additions is not None else None, reviewers=list(reviewers))
+    return make_pull_request_record("github-work", str(900000 + number), merged, REPO, attributes, actor="ada",
+                                    mine=mine, title=title, url=f"https://github.com/{REPO}/pull/{number}")
 
 
 def review(n: int, repo: str = "acme/serving", days: float = 0, author: int = 202, own: bool = False,
            bot: bool = False, state: str = "approved") -> Record:
     at = T0 + timedelta(days=days)
-    return Record(source="github-work", kind="review", external_id=str(700000 + n), occurred_at=at, subject=repo,
-                  mine=True, title=f"Review of {repo}#{n}", url=f"https://github.com/{repo}/pull/{n}#r",
-                  attributes={"state": state, "repo": repo, "pr_number": n, "pr_title": f"Change {n}",
-                              "pr_url": f"https://github.com/{repo}/pull/{n}", "pr_author_id": author,
-                              "pr_author_login": f"user{author}", "pr_author_is_bot": bot, "own_pr": own})
+    attributes = make_review_attributes(state=state, repo=repo, pr_number=n, pr_title=f"Change {n}",
+                                        pr_url=f"https://github.com/{repo}/pull/{n}", pr_author_id=author,
+                                        pr_author_login=f"user{author}", pr_author_is_bot=bot, own_pr=own)
+    return make_review_record("github-work", str(700000 + n), at, repo, attributes, mine=True,
+                              title=f"Review of {repo}#{n}", url=f"https://github.com/{repo}/pull/{n}#r")
 
 
 def group(records, kind="pull_request", subject=REPO) -> RecordGroup:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from harvester.models import Record
+from harvester.records import make_model_promotion_attributes, make_model_promotion_record, make_registry_attributes
 from harvester.rules.base import DetectContext, RecordGroup
 from harvester.rules.model_promoted import ModelPromotedRule
 
@@ -10,10 +10,13 @@ WHEN = datetime(2026, 10, 5, tzinfo=timezone.utc)
 
 
 def promotion(version, target, mine=True, previous=None):
-    return Record(source="mlflow", kind="model_promotion", external_id=f"fraud/{version}/{target}", occurred_at=WHEN,
-                  subject="fraud", actor="ada" if mine else "bob", mine=mine, url=f"http://m/#/models/fraud/versions/{version}",
-                  attributes={"version": version, "target": target, "via": "alias", "previous_version": previous,
-                              "run_metrics": {"val_auc": 0.87, "train_loss": 0.1, "epoch": 9}})
+    attributes = make_model_promotion_attributes(
+        make_registry_attributes(model="fraud", version=version, run_metrics={"val_auc": 0.87, "train_loss": 0.1,
+                                                                               "epoch": 9}),
+        target=target, via="alias", previous_version=previous)
+    return make_model_promotion_record("mlflow", f"fraud/{version}/{target}", WHEN, "fraud", attributes,
+                                       actor="ada" if mine else "bob", mine=mine,
+                                       url=f"http://m/#/models/fraud/versions/{version}")
 
 
 def test_one_draft_per_promoted_version_with_the_key_metric():

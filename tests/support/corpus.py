@@ -12,7 +12,7 @@ from typing import Any
 from harvester.connectors.github_parse import parse_pull_request
 from harvester.connectors.jira import JiraSettings
 from harvester.connectors.jira_parse import parse_issue
-from harvester.connectors.mlflow import parse_registry_event, parse_run
+from harvester.connectors.mlflow_parse import parse_registry_event, parse_run
 from harvester.models import Draft, Record
 from harvester.settings import build_settings
 from harvester.drafting.wording.numbers import MINUS
