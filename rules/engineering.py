@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Iterable, Sequence
 
 from harvester.rules.kinds import FindingKind
 from harvester.rules.references import find_references
 from harvester.models import Evidence, Finding, Metric, Record
+from harvester.records import PullRequestAttributes, read_pull_request_attributes, read_review_attributes
 from harvester.rules.base import DetectContext, RecordGroup, RollupRule, Rule
 from harvester.timeutil import period_of
 
@@ -39,12 +40,12 @@ def check_period(period: str) -> None:
 
 
 def pr_text(record: Record) -> tuple[str, str]:
-    a = record.attributes
-    return str(a.get("title") or record.title or ""), str(a.get("body") or "")
+    a = read_pull_request_attributes(record)
+    return str(a["title"] or record.title or ""), str(a["body"] or "")
 
 
-def lines_changed(attributes: Mapping[str, Any]) -> int | None:
-    adds, dels = attributes.get("additions"), attributes.get("deletions")
+def lines_changed(attributes: PullRequestAttributes) -> int | None:
+    adds, dels = attributes["additions"], attributes["deletions"]
     if isinstance(adds, int) and isinstance(dels, int):
         return adds + dels
     return None
@@ -52,11 +53,11 @@ def lines_changed(attributes: Mapping[str, Any]) -> int | None:
 
 def classify_pull_request(record: Record, min_lines: int = 10) -> str:
     """'bot', 'trivial', 'docs' or 'code'."""
-    a = record.attributes
-    if a.get("is_bot"):
+    a = read_pull_request_attributes(record)
+    if a["is_bot"]:
         return "bot"
     title, _ = pr_text(record)
-    labels = {str(x).lower() for x in a.get("labels") or ()}
+    labels = {str(x).lower() for x in a["labels"]}
     if TRIVIAL_TITLE.search(title) or labels & TRIVIAL_LABELS:
         return "trivial"
     if DOCS_TITLE.search(title) or labels & DOCS_LABELS:
@@ -90,23 +91,24 @@ def merge_references(records: Sequence[Record]) -> dict[str, list]:
 
 
 def pr_summary(r: Record) -> dict[str, Any]:
-    a = r.attributes
-    return {"number": a.get("number"), "title": a.get("title") or r.title, "url": r.url,
+    a = read_pull_request_attributes(r)
+    return {"number": a["number"], "title": a["title"] or r.title, "url": r.url,
             "merged_at": r.occurred_at.isoformat()}
 
 
 def size_facts(records: Sequence[Record]) -> dict[str, int]:
     totals: dict[str, int] = {}
+    shapes = [read_pull_request_attributes(r) for r in records]
     for key in ("additions", "deletions", "changed_files"):
-        values = [r.attributes.get(key) for r in records]
+        values = [a[key] for a in shapes]
         if values and all(isinstance(v, int) for v in values):
             totals[key] = sum(values)
     return totals
 
 
 def pr_evidence(group: RecordGroup, records: Sequence[Record], limit: int = 10) -> tuple[Evidence, ...]:
-    return tuple(Evidence(url=r.url, label=f"PR {group.subject}#{r.attributes.get('number')}", source=group.source)
-                 for r in records[:limit] if r.url)
+    return tuple(Evidence(url=r.url, label=f"PR {group.subject}#{read_pull_request_attributes(r)['number']}",
+                          source=group.source) for r in records[:limit] if r.url)
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ class PrShippedRule(Rule):
             kind = classify_pull_request(r, self.min_lines)
             if kind in ("bot", "docs"):
                 continue
-            key = feature_key(r) or f"#{r.attributes.get('number') or r.external_id}"
+            key = feature_key(r) or f"#{read_pull_request_attributes(r)['number'] or r.external_id}"
             features.setdefault(key, []).append(r)
         findings = []
         for key, records in features.items():
@@ -146,15 +148,16 @@ class PrShippedRule(Rule):
             last = records[-1]
             sizes = size_facts(records)
             lines = sizes.get("additions", 0) + sizes.get("deletions", 0) if "additions" in sizes else None
-            reviewers = sorted({str(x) for r in records for x in r.attributes.get("reviewers") or ()})
-            labels = sorted({str(x) for r in records for x in r.attributes.get("labels") or ()})
+            shapes = [read_pull_request_attributes(r) for r in records]
+            reviewers = sorted({str(x) for a in shapes for x in a["reviewers"]})
+            labels = sorted({str(x) for a in shapes for x in a["labels"]})
             findings.append(Finding(
                 rule=self.rule_name(), kind="pr_shipped", source=group.source, subject=group.subject,
                 occurred_at=last.occurred_at, period=period_of(last.occurred_at, self.period),
                 metrics=(Metric("lines changed", None, float(lines)),) if lines is not None else (),
                 record_ids=tuple(r.external_id for r in records), evidence=pr_evidence(group, records),
                 facts={"repo": group.subject, "feature": None if key.startswith("#") else key,
-                       "title": (weighty[0].attributes.get("title") or weighty[0].title),
+                       "title": read_pull_request_attributes(weighty[0])["title"] or weighty[0].title,
                        "count": len(records), "prs": [pr_summary(r) for r in records], **sizes,
                        "reviewers": reviewers, "labels": labels, "references": merge_references(records)},
                 identity=(key,),
@@ -184,17 +187,18 @@ class DocsWrittenRule(Rule):
             if not r.mine or classify_pull_request(r) != "docs":
                 continue
             title, body = pr_text(r)
-            labels = {str(x).lower() for x in r.attributes.get("labels") or ()}
+            a = read_pull_request_attributes(r)
+            labels = {str(x).lower() for x in a["labels"]}
             findings.append(Finding(
                 rule=self.rule_name(), kind="docs_written", source=group.source, subject=group.subject,
                 occurred_at=r.occurred_at, period=period_of(r.occurred_at, self.period),
                 record_ids=(r.external_id,), evidence=pr_evidence(group, [r]),
-                facts={"repo": group.subject, "title": title, "number": r.attributes.get("number"),
+                facts={"repo": group.subject, "title": title, "number": a["number"],
                        "prs": [pr_summary(r)], "count": 1,
                        "design_doc": bool(DESIGN_TITLE.search(title) or labels & {"design-doc", "design doc", "rfc",
                                                                                     "adr"}),
                        "references": find_references(title, body)},
-                identity=(f"#{r.attributes.get('number') or r.external_id}",),
+                identity=(f"#{a['number'] or r.external_id}",),
             ))
         return findings
 
@@ -217,28 +221,29 @@ class ReviewGivenRule(RollupRule):
         check_period(self.period)
 
     def bucket(self, group: RecordGroup, record: Record) -> tuple[str, str] | None:
-        a = record.attributes
-        if not record.mine or a.get("own_pr") or a.get("pr_author_is_bot"):
+        a = read_review_attributes(record)
+        if not record.mine or a["own_pr"] or a["pr_author_is_bot"]:
             return None
         return group.source, period_of(record.occurred_at, self.period)
 
     def summarise(self, key: tuple[str, str], records: Sequence[Record],
                   context: DetectContext) -> Iterable[Finding]:
         source, period = key
-        prs = {(r.attributes.get("repo") or r.subject, r.attributes.get("pr_number")): r for r in records}
+        shapes = {id(r): read_review_attributes(r) for r in records}
+        prs = {(shapes[id(r)]["repo"] or r.subject, shapes[id(r)]["pr_number"]): r for r in records}
         if len(records) < self.min_reviews:
             return
         repos: dict[str, int] = {}
         for repo, _ in prs:
             repos[repo] = repos.get(repo, 0) + 1
-        authors = {r.attributes.get("pr_author_id") or r.attributes.get("pr_author_login") for r in records} - {None}
+        authors = {a["pr_author_id"] or a["pr_author_login"] for a in shapes.values()} - {None}
         records = sorted(records, key=lambda r: r.occurred_at)
         evidence = []
         for r in list(prs.values())[:5]:
-            url = r.attributes.get("pr_url") or r.url
+            a = shapes[id(r)]
+            url = a["pr_url"] or r.url
             if url:
-                evidence.append(Evidence(url=url, label=f"reviewed {r.attributes.get('repo')}#"
-                                                        f"{r.attributes.get('pr_number')}", source=source))
+                evidence.append(Evidence(url=url, label=f"reviewed {a['repo']}#{a['pr_number']}", source=source))
         yield Finding(
             rule=self.rule_name(), kind="review_given", source=source, subject=f"code reviews {period}",
             occurred_at=records[-1].occurred_at, period=period,
@@ -246,7 +251,7 @@ class ReviewGivenRule(RollupRule):
             record_ids=tuple(r.external_id for r in records), evidence=tuple(evidence),
             facts={"reviews": len(records), "pull_requests": len(prs), "authors": len(authors),
                    "repos": dict(sorted(repos.items(), key=lambda kv: (-kv[1], kv[0]))), "period": period,
-                   "approvals": sum(1 for r in records if r.attributes.get("state") == "approved"),
-                   "changes_requested": sum(1 for r in records if r.attributes.get("state") == "changes_requested")},
+                   "approvals": sum(1 for a in shapes.values() if a["state"] == "approved"),
+                   "changes_requested": sum(1 for a in shapes.values() if a["state"] == "changes_requested")},
             identity=(period,),
         )

@@ -11,6 +11,7 @@ from typing import ClassVar, Iterable, Sequence
 
 from harvester.rules.kinds import FindingKind
 from harvester.models import Evidence, Finding, Metric, Record
+from harvester.records import read_deployment_attributes, read_release_attributes
 from harvester.rules.base import DetectContext, RecordGroup, RollupRule
 from harvester.rules.engineering import check_period
 from harvester.timeutil import period_of
@@ -38,14 +39,17 @@ class ReleaseShippedRule(RollupRule):
             raise ValueError("min_deployments must be at least 1")
 
     def counts(self, record: Record) -> bool:
-        a = record.attributes
-        if not record.mine or a.get("is_bot"):
+        if not record.mine:
             return False
         if record.kind == "release":
-            return not a.get("prerelease")
+            release = read_release_attributes(record)
+            return not release["is_bot"] and not release["prerelease"]
+        deployment = read_deployment_attributes(record)
+        if deployment["is_bot"]:
+            return False
         # GitHub marks an environment as production itself; names cover servers and older records.
-        return bool(a.get("production")) or \
-            str(a.get("environment") or "").strip().lower() in {e.lower() for e in self.environments}
+        return deployment["production"] or \
+            str(deployment["environment"] or "").strip().lower() in {e.lower() for e in self.environments}
 
     def bucket(self, group: RecordGroup, record: Record) -> tuple[str, str, str] | None:
         if not self.counts(record):
@@ -65,7 +69,7 @@ class ReleaseShippedRule(RollupRule):
             metrics.append(Metric("releases", None, float(len(releases))))
         if deployments:
             metrics.append(Metric("production deployments", None, float(len(deployments))))
-        evidence = [Evidence(url=r.url, label=f"release {r.attributes.get('tag') or r.title}", source=source)
+        evidence = [Evidence(url=r.url, label=f"release {read_release_attributes(r)['tag'] or r.title}", source=source)
                     for r in releases[-5:] if r.url]
         if deployments and deployments[-1].url:
             evidence.append(Evidence(url=deployments[-1].url, label=f"deployments of {repo}", source=source))
@@ -73,8 +77,9 @@ class ReleaseShippedRule(RollupRule):
             rule=self.rule_name(), kind="release_shipped", source=source, subject=repo,
             occurred_at=records[-1].occurred_at, period=period, metrics=tuple(metrics),
             record_ids=tuple(r.external_id for r in records), evidence=tuple(evidence),
-            facts={"repo": repo, "period": period, "releases": [r.attributes.get("tag") or r.title for r in releases],
+            facts={"repo": repo, "period": period,
+                   "releases": [read_release_attributes(r)["tag"] or r.title for r in releases],
                    "deployments": len(deployments),
-                   "environments": sorted({str(r.attributes.get("environment")) for r in deployments})},
+                   "environments": sorted({str(read_deployment_attributes(r)["environment"]) for r in deployments})},
             identity=(period,),
         )
