@@ -189,37 +189,37 @@ def make_issue_record(source: str, external_id: str, occurred_at: datetime, subj
 
 
 def make_run_attributes(*, status: str = "", metrics: Mapping[str, float] | None = None,
-                      params: Mapping[str, str] | None = None, tags: Mapping[str, str] | None = None, name: str = "",
-                      experiment_id: str = "", experiment_url: str | None = None, started_at: str = "",
-                      ended_at: str | None = None, description: str = "", run_type: str = "") -> RunAttributes:
+                        params: Mapping[str, str] | None = None, tags: Mapping[str, str] | None = None, name: str = "",
+                        experiment_id: str = "", experiment_url: str | None = None, started_at: str = "",
+                        ended_at: str | None = None, description: str = "", run_type: str = "") -> RunAttributes:
     return {"status": status, "metrics": dict(metrics or {}), "params": dict(params or {}), "tags": dict(tags or {}),
             "name": name, "experiment_id": experiment_id, "experiment_url": experiment_url,
             "started_at": started_at, "ended_at": ended_at, "description": description, "run_type": run_type}
 
 
 def make_registry_attributes(*, model: str = "", version: str = "", run_id: str | None = None,
-                           run_url: str | None = None, run_metrics: Mapping[str, float] | None = None,
-                           stage: str | None = None) -> RegistryAttributes:
+                             run_url: str | None = None, run_metrics: Mapping[str, float] | None = None,
+                             stage: str | None = None) -> RegistryAttributes:
     return {"model": model, "version": version, "run_id": run_id, "run_url": run_url,
             "run_metrics": dict(run_metrics or {}), "stage": stage}
 
 
 def make_model_version_attributes(registry: RegistryAttributes, *, aliases: list[str] | None = None,
-                                serving: bool = False, status: str | None = None) -> ModelVersionAttributes:
+                                  serving: bool = False, status: str | None = None) -> ModelVersionAttributes:
     return {**registry, "aliases": list(aliases or ()), "serving": serving, "status": status}
 
 
 def make_model_promotion_attributes(registry: RegistryAttributes, *, target: str = "", via: str = "alias",
-                                  previous_version: str | None = None) -> ModelPromotionAttributes:
+                                    previous_version: str | None = None) -> ModelPromotionAttributes:
     return {**registry, "target": target, "via": via, "previous_version": previous_version}
 
 
 def make_pull_request_attributes(*, title: str = "", number: int = 0, repo: str = "", merged_at: str = "",
-                               updated_at: str = "", labels: list[str] | None = None, body: str = "",
-                               author_id: int | None = None, author_login: str | None = None, is_bot: bool = False,
-                               draft: bool = False, comments: int | None = None, additions: int | None = None,
-                               deletions: int | None = None, changed_files: int | None = None,
-                               reviewers: list[str] | None = None) -> PullRequestAttributes:
+                                 updated_at: str = "", labels: list[str] | None = None, body: str = "",
+                                 author_id: int | None = None, author_login: str | None = None, is_bot: bool = False,
+                                 draft: bool = False, comments: int | None = None, additions: int | None = None,
+                                 deletions: int | None = None, changed_files: int | None = None,
+                                 reviewers: list[str] | None = None) -> PullRequestAttributes:
     return {"title": title, "number": number, "repo": repo, "merged_at": merged_at, "updated_at": updated_at,
             "labels": list(labels or ()), "body": body, "author_id": author_id, "author_login": author_login,
             "is_bot": is_bot, "draft": draft, "comments": comments, "additions": additions, "deletions": deletions,
@@ -227,37 +227,37 @@ def make_pull_request_attributes(*, title: str = "", number: int = 0, repo: str 
 
 
 def make_review_attributes(*, state: str = "", repo: str = "", pr_number: int | None = None, pr_title: str = "",
-                         pr_url: str | None = None, pr_author_id: int | None = None,
-                         pr_author_login: str | None = None, pr_author_is_bot: bool = False, own_pr: bool = False,
-                         via: str = "graphql") -> ReviewAttributes:
+                           pr_url: str | None = None, pr_author_id: int | None = None,
+                           pr_author_login: str | None = None, pr_author_is_bot: bool = False, own_pr: bool = False,
+                           via: str = "graphql") -> ReviewAttributes:
     return {"state": state, "repo": repo, "pr_number": pr_number, "pr_title": pr_title, "pr_url": pr_url,
             "pr_author_id": pr_author_id, "pr_author_login": pr_author_login, "pr_author_is_bot": pr_author_is_bot,
             "own_pr": own_pr, "via": via}
 
 
 def make_release_attributes(*, repo: str = "", tag: str = "", name: str = "", prerelease: bool = False,
-                          created_at: str = "", published_at: str = "", author_id: int | None = None,
-                          is_bot: bool = False, body: str = "") -> ReleaseAttributes:
+                            created_at: str = "", published_at: str = "", author_id: int | None = None,
+                            is_bot: bool = False, body: str = "") -> ReleaseAttributes:
     return {"repo": repo, "tag": tag, "name": name, "prerelease": prerelease, "created_at": created_at,
             "published_at": published_at, "author_id": author_id, "is_bot": is_bot, "body": body}
 
 
 def make_deployment_attributes(*, repo: str = "", environment: str = "", ref: str = "", sha: str | None = None,
-                             task: str | None = None, production: bool = False, created_at: str = "",
-                             creator_id: int | None = None, is_bot: bool = False,
-                             description: str = "") -> DeploymentAttributes:
+                               task: str | None = None, production: bool = False, created_at: str = "",
+                               creator_id: int | None = None, is_bot: bool = False,
+                               description: str = "") -> DeploymentAttributes:
     return {"repo": repo, "environment": environment, "ref": ref, "sha": sha, "task": task, "production": production,
             "created_at": created_at, "creator_id": creator_id, "is_bot": is_bot, "description": description}
 
 
 def make_issue_attributes(*, key: str = "", summary: str = "", type: str = "", is_subtask: bool = False,
-                        status: str = "", status_category: str = "", resolution: str | None = None,
-                        resolved_at: str = "", created_at: str | None = None, updated_at: str | None = None,
-                        priority: str | None = None, assignee_id: str | None = None, assignee_is_me: bool = False,
-                        reporter_id: str | None = None, parent_key: str | None = None, epic: str | None = None,
-                        epic_summary: str | None = None, epic_url: str | None = None,
-                        labels: list[str] | None = None, project: str = "", story_points: float | None = None,
-                        is_epic: bool = False, is_incident: bool = False) -> IssueAttributes:
+                          status: str = "", status_category: str = "", resolution: str | None = None,
+                          resolved_at: str = "", created_at: str | None = None, updated_at: str | None = None,
+                          priority: str | None = None, assignee_id: str | None = None, assignee_is_me: bool = False,
+                          reporter_id: str | None = None, parent_key: str | None = None, epic: str | None = None,
+                          epic_summary: str | None = None, epic_url: str | None = None,
+                          labels: list[str] | None = None, project: str = "", story_points: float | None = None,
+                          is_epic: bool = False, is_incident: bool = False) -> IssueAttributes:
     return {"key": key, "summary": summary, "type": type, "is_subtask": is_subtask, "status": status,
             "status_category": status_category, "resolution": resolution, "resolved_at": resolved_at,
             "created_at": created_at, "updated_at": updated_at, "priority": priority, "assignee_id": assignee_id,
