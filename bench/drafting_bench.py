@@ -70,7 +70,7 @@ def run_json(rng: random.Random, exp_id: str, user: str, started: datetime, base
 
 
 def seed_store(db: Path, records: int, seed: int = 5) -> dict:
-    from harvester.connectors.mlflow_parse import parse_run
+    from harvester.connectors.mlflow.parse import parse_run
     from harvester.records import make_model_version_attributes, make_model_version_record, make_registry_attributes
     from harvester.store import open_store
 

@@ -51,9 +51,9 @@ def _measure(name: str) -> Measure:
 
 
 CASES: tuple[SaasCase, ...] = (
-    SaasCase("github", "harvester.connectors.github", _measure("github")),
-    SaasCase("jira", "harvester.connectors.jira", _measure("jira")),
-    SaasCase("wandb", "harvester.connectors.wandb", _measure("wandb")),
+    SaasCase("github", "harvester.connectors.github.connector", _measure("github")),
+    SaasCase("jira", "harvester.connectors.jira.connector", _measure("jira")),
+    SaasCase("wandb", "harvester.connectors.wandb.connector", _measure("wandb")),
 )
 
 

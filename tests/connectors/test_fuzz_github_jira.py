@@ -15,17 +15,17 @@ from hypothesis import strategies as st
 
 from harvester.config import IdentitySettings
 from harvester.connectors.base import HarvestWindow
-from harvester.connectors.github import GithubConnector
-from harvester.connectors.github_graphql import graphql_field_missing, graphql_message, graphql_unsupported
-from harvester.connectors.github_http import GithubHttp, Response, rate_limit_wait, seconds_in
-from harvester.connectors.github_settings import GithubSettings
+from harvester.connectors.github.connector import GithubConnector
+from harvester.connectors.github.graphql import graphql_field_missing, graphql_message, graphql_unsupported
+from harvester.connectors.github.http import GithubHttp, Response, rate_limit_wait, seconds_in
+from harvester.connectors.github.settings import GithubSettings
 from harvester.redact import quote_server_message
-from harvester.connectors.github_parse import (details_by_id, item_version, merge_pr_details, parse_deployment,
+from harvester.connectors.github.parse import (details_by_id, item_version, merge_pr_details, parse_deployment,
                                                parse_pull_request, parse_release, parse_review_contribution,
                                                parse_reviewed_pull, parse_time)
-from harvester.connectors.jira import JiraConnector, JiraSettings, translate_error
+from harvester.connectors.jira.connector import JiraConnector, JiraSettings, translate_error
 from harvester.connectors.coerce import finite_number
-from harvester.connectors.jira_parse import (dedupe_key, load_zone, parse_issue, parse_jira_time,
+from harvester.connectors.jira.parse import (dedupe_key, load_zone, parse_issue, parse_jira_time,
                                              user_id, user_ids)
 from harvester.errors import HarvesterError
 from harvester.models import Record

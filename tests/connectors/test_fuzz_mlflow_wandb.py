@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harvester.connectors.base import HarvestWindow
-from harvester.connectors.mlflow_parse import (kv, parse_registry_event, parse_run, read_model_version,
+from harvester.connectors.mlflow.parse import (kv, parse_registry_event, parse_run, read_model_version,
                                                read_registered_model, registry_events)
-from harvester.connectors.mlflow_settings import MlflowSettings
-from harvester.connectors.mlflow_rest import PageToken, parse_runs_stream, trim_run_json
-from harvester.connectors import wandb_parse
-from harvester.connectors.wandb_client import MEMBERSHIPS, PROJECTS, RUNS, WandbGraphql
+from harvester.connectors.mlflow.settings import MlflowSettings
+from harvester.connectors.mlflow.rest import PageToken, parse_runs_stream, trim_run_json
+from harvester.connectors.wandb import parse as wandb_parse
+from harvester.connectors.wandb.client import MEMBERSHIPS, PROJECTS, RUNS, WandbGraphql
 from harvester.errors import HarvesterError, MalformedItemError
 from harvester.models import Record
 from tests.support.wandb_fake import make_membership, make_run

@@ -12,8 +12,8 @@ import responses
 
 from harvester.config import IdentitySettings, parse_config
 from harvester.connectors.base import HarvestWindow
-from harvester.connectors.github import GithubConnector
-from harvester.connectors.github_settings import GithubSettings
+from harvester.connectors.github.connector import GithubConnector
+from harvester.connectors.github.settings import GithubSettings
 from harvester.drafting.redraft import load_rules
 from harvester.errors import AuthError, ConfigError
 from harvester.harvest import HarvestPlan, run_harvest
@@ -593,7 +593,7 @@ def test_review_ids_come_from_full_database_id_and_match_reviews_stored_by_datab
 
 
 def test_full_database_id_beyond_32_bits_is_kept_exactly():
-    from harvester.connectors.github_parse import parse_review_contribution
+    from harvester.connectors.github.parse import parse_review_contribution
 
     node = review_node(1, T0)
     node["pullRequestReview"]["fullDatabaseId"] = "9007199254740993"  # more than a float holds exactly

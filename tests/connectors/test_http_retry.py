@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harvester.connectors.wandb_client import VIEWER_QUERY, WandbGraphql
+from harvester.connectors.wandb.client import VIEWER_QUERY, WandbGraphql
 from harvester.errors import TransientError
 
 VIEWER = json.dumps({"data": {"viewer": {"id": "1", "username": "ada", "entity": "ml-team"}}}).encode()

@@ -11,8 +11,8 @@ import responses
 
 from harvester.config import IdentitySettings
 from harvester.connectors.base import HarvestWindow
-from harvester.connectors.jira import JiraConnector, JiraSettings
-from harvester.connectors.jira_parse import build_jql, format_jql_time, load_zone, parse_issue
+from harvester.connectors.jira.connector import JiraConnector, JiraSettings
+from harvester.connectors.jira.parse import build_jql, format_jql_time, load_zone, parse_issue
 from harvester.errors import AuthError, ConfigError, ConnectorError, MalformedItemError, TransientError
 from harvester.harvest import harvest_source
 from harvester.settings import build_settings

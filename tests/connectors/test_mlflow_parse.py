@@ -11,9 +11,9 @@ import responses
 
 from harvester.config import IdentitySettings
 from harvester.connectors.base import HarvestWindow
-from harvester.connectors.mlflow import MlflowConnector
-from harvester.connectors.mlflow_parse import parse_run, registry_events
-from harvester.connectors.mlflow_settings import MlflowSettings
+from harvester.connectors.mlflow.connector import MlflowConnector
+from harvester.connectors.mlflow.parse import parse_run, registry_events
+from harvester.connectors.mlflow.settings import MlflowSettings
 from harvester.errors import AuthError, ConnectorError
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mlflow"
@@ -244,7 +244,7 @@ def test_optional_run_fields_of_the_wrong_type_fall_back_to_empty():
 
 
 def test_registry_entries_without_a_name_or_version_are_malformed():
-    from harvester.connectors.mlflow_parse import read_model_version, read_registered_model
+    from harvester.connectors.mlflow.parse import read_model_version, read_registered_model
     from harvester.errors import MalformedItemError
 
     with pytest.raises(MalformedItemError, match="registered models"):
@@ -271,7 +271,7 @@ def test_registry_entries_without_a_name_or_version_are_malformed():
      "cannot reach MLflow at http://m:5000"),
 ])
 def test_transport_faults_are_told_apart_and_retried_next_time(message, expected):
-    from harvester.connectors.mlflow_errors import translate_error
+    from harvester.connectors.mlflow.errors import translate_error
     from harvester.errors import TransientError
 
     error = translate_error("mlflow-prod", MlflowSettings(tracking_uri="http://m:5000", timeout=2), Exception(message))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harvester.connectors.mlflow_rest import PageToken, parse_runs_stream, trim_run_json
+from harvester.connectors.mlflow.rest import PageToken, parse_runs_stream, trim_run_json
 from harvester.errors import ConnectorError
 
 PAGE = json.loads((Path(__file__).parent.parent / "fixtures" / "mlflow" / "runs_search_page.json").read_text())

@@ -12,9 +12,9 @@ import responses
 
 from harvester.config import IdentitySettings, parse_config
 from harvester.connectors.base import HarvestWindow
-from harvester.connectors.mlflow_parse import parse_run as parse_mlflow_run
-from harvester.connectors.wandb import WandbConnector, WandbSettings
-from harvester.connectors.wandb_parse import parse_run
+from harvester.connectors.mlflow.parse import parse_run as parse_mlflow_run
+from harvester.connectors.wandb.connector import WandbConnector, WandbSettings
+from harvester.connectors.wandb.parse import parse_run
 from harvester.harvest import run_harvest
 from tests.support.cli import run_cli, write_config
 from tests.support.wandb_fake import FakeWandb, iso, make_membership, make_run
@@ -90,7 +90,7 @@ def test_run_states_map_to_mlflow_statuses(state, status, ended):
 
 
 def test_evidence_links_follow_the_server():
-    from harvester.connectors.wandb_parse import ui_base
+    from harvester.connectors.wandb.parse import ui_base
 
     assert ui_base("https://api.wandb.ai") == "https://wandb.ai"
     assert ui_base("https://wandb.corp.example/") == "https://wandb.corp.example"  # W&B Server: UI and API share a host

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from harvester.config import parse_config
-from harvester.connectors.jira import JiraSettings
-from harvester.connectors.jira_parse import parse_issue
+from harvester.connectors.jira.connector import JiraSettings
+from harvester.connectors.jira.parse import parse_issue
 from harvester.drafting.redraft import redraft
 from harvester.drafting.linking import link_findings
 from harvester.rules.references import find_references

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from harvester.connectors.mlflow_parse import parse_run
+from harvester.connectors.mlflow.parse import parse_run
 from harvester.store import open_store
 from harvester.store.migrations import latest_version, m006_search_index, m007_run_description_and_type, migrate
 

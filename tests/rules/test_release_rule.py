@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from harvester.connectors.github_parse import parse_deployment, parse_release
+from harvester.connectors.github.parse import parse_deployment, parse_release
 from harvester.registry import build_rules
 from harvester.rules.base import DetectContext, RecordGroup, detect_in_groups
 from harvester.rules.releases import ReleaseShippedRule

@@ -7,8 +7,8 @@ from itertools import groupby
 
 import pytest
 
-from harvester.connectors.jira import JiraSettings
-from harvester.connectors.jira_parse import parse_issue
+from harvester.connectors.jira.connector import JiraSettings
+from harvester.connectors.jira.parse import parse_issue
 from harvester.errors import ConfigError
 from harvester.registry import build_rules, rule_classes
 from harvester.rules.base import DetectContext, RecordGroup

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta, timezone
 from itertools import count
 from typing import Any
 
-from harvester.connectors.github_parse import parse_pull_request
-from harvester.connectors.jira import JiraSettings
-from harvester.connectors.jira_parse import parse_issue
-from harvester.connectors.mlflow_parse import parse_registry_event, parse_run
+from harvester.connectors.github.parse import parse_pull_request
+from harvester.connectors.jira.connector import JiraSettings
+from harvester.connectors.jira.parse import parse_issue
+from harvester.connectors.mlflow.parse import parse_registry_event, parse_run
 from harvester.models import Draft, Record
 from harvester.settings import build_settings
 from harvester.drafting.wording.numbers import MINUS

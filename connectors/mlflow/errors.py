@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from harvester.connectors.mlflow_settings import MlflowSettings
+from harvester.connectors.mlflow.settings import MlflowSettings
 from harvester.errors import AuthError, ConnectorError, TransientError
 from harvester.redact import quote_server_message, redact
 

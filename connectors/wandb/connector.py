@@ -22,9 +22,9 @@ from typing import Any, Iterator, Sequence
 
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow
-from harvester.connectors.wandb_client import (MEMBERSHIPS, ORGANIZATION_QUERY, PROJECTS, RUNS, VIEWER_QUERY,
+from harvester.connectors.wandb.client import (MEMBERSHIPS, ORGANIZATION_QUERY, PROJECTS, RUNS, VIEWER_QUERY,
                                                QueryRejected, WandbGraphql)
-from harvester.connectors.wandb_parse import (changed_at, dig, format_time, parse_registry_event, parse_run,
+from harvester.connectors.wandb.parse import (changed_at, dig, format_time, parse_registry_event, parse_run,
                                               read_membership, read_project, registry_events, registry_filter,
                                               run_filters, text, ui_base)
 from harvester.errors import ConfigError, ConnectorError

@@ -1,9 +1,9 @@
 """MLflow connector: my runs (one search over all experiments) and model-registry events.
 
 HTTP goes through mlflow's own client (mlflow-skinny), except runs/search, which is streamed
-through mlflow's REST helper (see mlflow_rest.py); parsing lives in pure `parse_*` functions fed
-with REST-shaped JSON (mlflow_parse.py), so tests can use recorded payloads; client errors become one
-line in mlflow_errors.py.
+through mlflow's REST helper (see rest.py); parsing lives in pure `parse_*` functions fed
+with REST-shaped JSON (parse.py), so tests can use recorded payloads; client errors become one
+line in errors.py.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, Watermark
-from harvester.connectors.mlflow_errors import translate_error
-from harvester.connectors.mlflow_parse import (kv, parse_registry_event, parse_run, read_model_version,
+from harvester.connectors.mlflow.errors import translate_error
+from harvester.connectors.mlflow.parse import (kv, parse_registry_event, parse_run, read_model_version,
                                                read_registered_model, registry_events, run_id_of, text)
-from harvester.connectors.mlflow_rest import PageToken, rest_host_creds, run_to_json, stream_runs_page
-from harvester.connectors.mlflow_settings import MlflowSettings, missing_file_store
+from harvester.connectors.mlflow.rest import PageToken, rest_host_creds, run_to_json, stream_runs_page
+from harvester.connectors.mlflow.settings import MlflowSettings, missing_file_store
 from harvester.errors import ConnectorError
 from harvester.models import Cursor, Record, utcnow
 from harvester.records import read_run_attributes

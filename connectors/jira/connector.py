@@ -2,7 +2,7 @@
 
 Jira Cloud removed /rest/api/*/search (410 Gone); it pages /search/jql with `nextPageToken`.
 Server and Data Center still page /search with `startAt`. HTTP goes through the `jira`
-package's client; parsing lives in `jira_parse`.
+package's client; parsing lives in parse.py.
 
 One stream, "issues", harvested by an `updated >=` watermark. JQL dates have minute
 precision in the API user's time zone, so each harvest overlaps the last by a few minutes
@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, Watermark
-from harvester.connectors.jira_parse import (BASE_FIELDS, MAX_UTC_OFFSET, build_jql, dedupe_key, format_jql_time, load_zone,
+from harvester.connectors.jira.parse import (BASE_FIELDS, MAX_UTC_OFFSET, build_jql, dedupe_key, format_jql_time, load_zone,
                                              parse_issue, parse_jira_time, user_ids)
 from harvester.errors import AuthError, ConfigError, ConnectorError, TransientError
 from harvester.models import Cursor, Record, utcnow

@@ -1,6 +1,6 @@
 """GitHub connector: my merged pull requests, reviews I gave, and releases and deployments
-of configured repositories. HTTP lives in github_http (PyGithub's requester with rate limits
-waited out), the GraphQL queries in github_graphql, parsing in github_parse.
+of configured repositories. HTTP lives in http.py (PyGithub's requester with rate limits
+waited out), the GraphQL queries in graphql.py, parsing in parse.py.
 
 Pull requests come from the search API (one request per 100 PRs); their sizes, changed files
 and reviewers are added by one GraphQL query per search page (`pr_details`, on by default),
@@ -17,15 +17,15 @@ from typing import Any, Callable, Iterator, Mapping
 
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, Watermark
-from harvester.connectors.github_graphql import (PR_DETAILS_QUERY, REVIEWS_QUERY, REVIEWS_QUERY_OLD_IDS,
+from harvester.connectors.github.graphql import (PR_DETAILS_QUERY, REVIEWS_QUERY, REVIEWS_QUERY_OLD_IDS,
                                                 graphql_field_missing, graphql_message, graphql_unsupported)
-from harvester.connectors.github_http import GithubHttp, next_link
-from harvester.connectors.github_parse import (PULL_REQUESTS, REVIEWS, as_mapping, details_by_id, dig,
+from harvester.connectors.github.http import GithubHttp, next_link
+from harvester.connectors.github.parse import (PULL_REQUESTS, REVIEWS, as_mapping, details_by_id, dig,
                                                id_text, int_or_none, item_version, merge_pr_details,
                                                parse_deployment, parse_pull_request, parse_release,
                                                parse_review_contribution, parse_reviewed_pull, parse_time,
                                                pr_version, search_time, shape_of, web_url)
-from harvester.connectors.github_settings import GithubSettings
+from harvester.connectors.github.settings import GithubSettings
 from harvester.errors import ConnectorError, MalformedItemError
 from harvester.models import Cursor, Record, utcnow
 

@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 from harvester.connectors.base import HarvestWindow
 from harvester.connectors.coerce import finite_number
-from harvester.connectors.mlflow_rest import is_digits
-from harvester.connectors.mlflow_settings import MlflowSettings
+from harvester.connectors.mlflow.rest import is_digits
+from harvester.connectors.mlflow.settings import MlflowSettings
 from harvester.errors import MalformedItemError
 from harvester.models import Record, utcnow
 from harvester.records import (make_model_promotion_attributes, make_model_promotion_record,

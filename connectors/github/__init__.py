@@ -1,0 +1,1 @@
+"""GitHub: merged pull requests, reviews, releases and production deployments."""

@@ -1,0 +1,1 @@
+"""Jira: issues resolved, epics completed and incidents, through JQL."""

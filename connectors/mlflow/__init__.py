@@ -1,0 +1,1 @@
+"""MLflow: runs from the tracking server and model versions from its registry."""

@@ -1,0 +1,1 @@
+"""Weights & Biases: runs and model-registry versions through its GraphQL API."""
