@@ -9,12 +9,15 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harvester.config import AppDirError, Config, app_dir, describe_unwritable
 from harvester.errors import ConfigError, HarvesterError
 from harvester.settings import build_settings, setting
 from harvester.store import Store
+
+if TYPE_CHECKING:
+    from harvester.harvest import HarvestPlan, HarvestSummary
 
 LOG_FILENAME = "harvester.log"
 TODAY_ENV = "HARVESTER_TODAY"
@@ -129,7 +132,7 @@ class DigestStep:
 @dataclass
 class NightlyResult:
     today: date
-    summary: Any = None  # HarvestSummary
+    summary: HarvestSummary | None = None
     failed_setup: dict[str, str] = field(default_factory=dict)  # connectors that could not be built
     digest: DigestStep | None = None
     full_reread: bool = False  # this run read every source again over the whole window
@@ -153,7 +156,7 @@ class NightlyPlan:
     cannot be built are kept in the harvest plan as per-source failures."""
 
     settings: NightlySettings
-    harvest: Any  # HarvestPlan
+    harvest: HarvestPlan
 
 
 def plan_nightly(config: Config) -> NightlyPlan:
