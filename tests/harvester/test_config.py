@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from harvester.config import find_config_path, load_config
-from harvester.errors import ConfigError
 from tests.support.cli import run_cli, write_config
 
 MINIMAL = """
@@ -94,7 +92,6 @@ def test_init_writes_a_starter_that_validates(isolated_home):
 
 
 def test_example_config_documents_and_validates_every_connector_and_rule():
-    from harvester.harvest import create_connector
     from harvester.registry import build_rules, connector_class, connector_targets, rule_classes
     from harvester.settings import describe_settings
 

@@ -13,7 +13,7 @@ from harvester.connectors.jira.parse import parse_issue
 from harvester.drafting.redraft import redraft
 from harvester.drafting.linking import link_findings
 from harvester.rules.references import find_references
-from harvester.models import Evidence, Finding, Metric, Record
+from harvester.models import Evidence, Finding, Record
 from harvester.settings import build_settings
 from tests.support.cli import run_cli, write_config
 from tests.support.jira import CLOUD, ME_ACCOUNT, cloud_user, issue
