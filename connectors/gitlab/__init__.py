@@ -1,0 +1,1 @@
+"""GitLab: merged merge requests, approvals I gave, releases and production deployments."""
