@@ -220,3 +220,33 @@ def test_merge_requests_draft_through_the_engineering_rules(store, fake):
     assert shipped.statement.startswith('Shipped "Add focal loss to the fraud model" in acme/fraud')
     assert "https://gitlab.com/acme/fraud/-/merge_requests/7" in [e.url for e in shipped.evidence]
     assert any("runbook" in s for s in drafts)
+
+
+def test_a_merge_request_naming_a_jira_key_joins_the_ticket_in_one_draft(store, fake):
+    from harvester.records import make_issue_attributes, make_issue_record
+
+    resolved = T0 + timedelta(hours=2)
+    ticket = make_issue_record(
+        "jira", "10123", resolved, "ENG", make_issue_attributes(
+            key="ENG-123", summary="Cut false negatives on card-not-present fraud", type="Story", status="Done",
+            status_category="done", resolution="Done", resolved_at=resolved.isoformat(), assignee_is_me=True,
+            project="ENG"),
+        mine=True, title="ENG-123 Cut false negatives on card-not-present fraud",
+        url="https://acme.atlassian.net/browse/ENG-123")
+    store.save_page([ticket], None)
+    fake.mrs = [merge_request(7, "ENG-123: add focal loss to the fraud model", description="Trains with focal loss.")]
+    summary = harvest(store, make_connector())
+    assert summary.ok, summary.sources[0].error
+    [draft] = [d for d in store.list_drafts() if "focal loss" in d.statement]
+    urls = [e.url for e in draft.evidence]
+    assert "https://gitlab.com/acme/fraud/-/merge_requests/7" in urls
+    assert "https://acme.atlassian.net/browse/ENG-123" in urls
+
+
+def test_doctor_names_the_account_and_counts_merged_merge_requests(fake):
+    from datetime import datetime, timezone
+
+    fake.mrs = [merge_request(n) for n in range(1, 4)]
+    diagnosis = make_connector().diagnose(datetime.now(timezone.utc) - timedelta(days=90))
+    assert diagnosis.ok and diagnosis.identity == "ada (id 101)" and diagnosis.matching == 3
+    assert asked(fake, "/merge_requests")[0]["per_page"] == "1"
