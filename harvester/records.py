@@ -72,6 +72,7 @@ class PullRequestAttributes(TypedDict):
     deletions: int | None
     changed_files: int | None
     reviewers: list[str]
+    forge: str  # "github" or "gitlab": how the change is named ("PR #7", "MR !7")
 
 
 class ReviewAttributes(TypedDict):
@@ -85,6 +86,7 @@ class ReviewAttributes(TypedDict):
     pr_author_is_bot: bool
     own_pr: bool
     via: str  # "graphql" or "search"
+    forge: str
 
 
 class ReleaseAttributes(TypedDict):
@@ -219,20 +221,20 @@ def make_pull_request_attributes(*, title: str = "", number: int = 0, repo: str 
                                  author_id: int | None = None, author_login: str | None = None, is_bot: bool = False,
                                  draft: bool = False, comments: int | None = None, additions: int | None = None,
                                  deletions: int | None = None, changed_files: int | None = None,
-                                 reviewers: list[str] | None = None) -> PullRequestAttributes:
+                                 reviewers: list[str] | None = None, forge: str = "github") -> PullRequestAttributes:
     return {"title": title, "number": number, "repo": repo, "merged_at": merged_at, "updated_at": updated_at,
             "labels": list(labels or ()), "body": body, "author_id": author_id, "author_login": author_login,
             "is_bot": is_bot, "draft": draft, "comments": comments, "additions": additions, "deletions": deletions,
-            "changed_files": changed_files, "reviewers": list(reviewers or ())}
+            "changed_files": changed_files, "reviewers": list(reviewers or ()), "forge": forge}
 
 
 def make_review_attributes(*, state: str = "", repo: str = "", pr_number: int | None = None, pr_title: str = "",
                            pr_url: str | None = None, pr_author_id: int | None = None,
                            pr_author_login: str | None = None, pr_author_is_bot: bool = False, own_pr: bool = False,
-                           via: str = "graphql") -> ReviewAttributes:
+                           via: str = "graphql", forge: str = "github") -> ReviewAttributes:
     return {"state": state, "repo": repo, "pr_number": pr_number, "pr_title": pr_title, "pr_url": pr_url,
             "pr_author_id": pr_author_id, "pr_author_login": pr_author_login, "pr_author_is_bot": pr_author_is_bot,
-            "own_pr": own_pr, "via": via}
+            "own_pr": own_pr, "via": via, "forge": forge}
 
 
 def make_release_attributes(*, repo: str = "", tag: str = "", name: str = "", prerelease: bool = False,

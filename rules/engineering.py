@@ -34,6 +34,20 @@ BRACKET_PREFIX = re.compile(r"^\s*\[([^\]]{2,40})\]")
 GENERIC_PREFIXES = frozenset({"wip", "draft", "docs", "doc", "fix", "chore", "ci", "test", "tests", "hotfix"})
 
 
+# What each forge calls a change and how it numbers one: (noun, sigil, plural noun).
+CHANGE_NAMES = {"github": ("PR", "#", "pull requests"), "gitlab": ("MR", "!", "merge requests")}
+
+
+def change_names(forge: object) -> tuple[str, str, str]:
+    return CHANGE_NAMES.get(str(forge or "github"), CHANGE_NAMES["github"])
+
+
+def forge_fact(forge: str) -> dict[str, str]:
+    """The forge in a finding's facts, only where it is not GitHub, so stored findings of
+    GitHub work stay as they were."""
+    return {} if forge == "github" else {"forge": forge}
+
+
 def check_period(period: str) -> None:
     if period not in ("month", "quarter", "half", "year"):
         raise ValueError(f"period must be month, quarter, half or year, got {period!r}")
@@ -107,8 +121,13 @@ def size_facts(records: Sequence[Record]) -> dict[str, int]:
 
 
 def pr_evidence(group: RecordGroup, records: Sequence[Record], limit: int = 10) -> tuple[Evidence, ...]:
-    return tuple(Evidence(url=r.url, label=f"PR {group.subject}#{read_pull_request_attributes(r)['number']}",
-                          source=group.source) for r in records[:limit] if r.url)
+    evidence = []
+    for r in records[:limit]:
+        if r.url:
+            a = read_pull_request_attributes(r)
+            noun, sigil, _ = change_names(a["forge"])
+            evidence.append(Evidence(url=r.url, label=f"{noun} {group.subject}{sigil}{a['number']}", source=group.source))
+    return tuple(evidence)
 
 
 @dataclass(frozen=True)
@@ -159,7 +178,8 @@ class PrShippedRule(Rule):
                 facts={"repo": group.subject, "feature": None if key.startswith("#") else key,
                        "title": read_pull_request_attributes(weighty[0])["title"] or weighty[0].title,
                        "count": len(records), "prs": [pr_summary(r) for r in records], **sizes,
-                       "reviewers": reviewers, "labels": labels, "references": merge_references(records)},
+                       "reviewers": reviewers, "labels": labels, "references": merge_references(records),
+                       **forge_fact(shapes[0]["forge"])},
                 identity=(key,),
             ))
         return findings
@@ -197,7 +217,7 @@ class DocsWrittenRule(Rule):
                        "prs": [pr_summary(r)], "count": 1,
                        "design_doc": bool(DESIGN_TITLE.search(title) or labels & {"design-doc", "design doc", "rfc",
                                                                                     "adr"}),
-                       "references": find_references(title, body)},
+                       "references": find_references(title, body), **forge_fact(a["forge"])},
                 identity=(f"#{a['number'] or r.external_id}",),
             ))
         return findings
@@ -243,7 +263,8 @@ class ReviewGivenRule(RollupRule):
             a = shapes[id(r)]
             url = a["pr_url"] or r.url
             if url:
-                evidence.append(Evidence(url=url, label=f"reviewed {a['repo']}#{a['pr_number']}", source=source))
+                sigil = change_names(a["forge"])[1]
+                evidence.append(Evidence(url=url, label=f"reviewed {a['repo']}{sigil}{a['pr_number']}", source=source))
         yield Finding(
             rule=self.rule_name(), kind="review_given", source=source, subject=f"code reviews {period}",
             occurred_at=records[-1].occurred_at, period=period,
@@ -252,6 +273,7 @@ class ReviewGivenRule(RollupRule):
             facts={"reviews": len(records), "pull_requests": len(prs), "authors": len(authors),
                    "repos": dict(sorted(repos.items(), key=lambda kv: (-kv[1], kv[0]))), "period": period,
                    "approvals": sum(1 for a in shapes.values() if a["state"] == "approved"),
-                   "changes_requested": sum(1 for a in shapes.values() if a["state"] == "changes_requested")},
+                   "changes_requested": sum(1 for a in shapes.values() if a["state"] == "changes_requested"),
+                   **forge_fact(next(iter(shapes.values()))["forge"])},
             identity=(period,),
         )

@@ -139,7 +139,7 @@ def parse_merge_request(item: Any, source: str, me: str | None, body_chars: int 
         title=title, number=iid, repo=repo, merged_at=merged_at.isoformat(), updated_at=updated.isoformat(),
         labels=labels, body=body, author_id=int_or_none(author.get("id")), author_login=login, is_bot=is_bot(author),
         draft=item.get("draft") is True or item.get("work_in_progress") is True,
-        comments=int_or_none(item.get("user_notes_count")), reviewers=reviewers)
+        comments=int_or_none(item.get("user_notes_count")), reviewers=reviewers, forge="gitlab")
     return make_pull_request_record(source, mr_id, merged_at, repo, attributes, actor=login,
                                     mine=me is None or login is None or same_user(login, me), title=title,
                                     url=text_or_none(item.get("web_url")), payload=payload)
@@ -170,7 +170,7 @@ def parse_approval(event: Any, source: str, paths: Mapping[str, str],
     attributes = make_review_attributes(
         state="approved", repo=repo, pr_number=iid, pr_title=title, pr_url=url,
         pr_author_id=int_or_none(author.get("id")), pr_author_login=username(author), pr_author_is_bot=is_bot(author),
-        own_pr=same_user(username(author), me), via="events")
+        own_pr=same_user(username(author), me), via="events", forge="gitlab")
     where = f"{repo}!{iid}" if iid is not None else repo
     return make_review_record(source, f"approval-{event_id}", occurred, repo, attributes,
                               actor=username(event.get("author")) or text_or_none(event.get("author_username")),

@@ -176,7 +176,7 @@ def test_approvals_become_reviews_and_project_paths_are_asked_once(store, fake):
     [lookup] = asked(fake, "/projects/8/merge_requests")  # one list names the three authors
     assert lookup["iids[]"] == ["1", "2", "3"]
     [draft] = [d for d in store.list_drafts() if d.statement.startswith("Reviewed")]
-    assert draft.statement.startswith("Reviewed 3 pull requests by 1 engineer in acme/ranking during ")
+    assert draft.statement.startswith("Reviewed 3 merge requests by 1 engineer in acme/ranking during ")
     assert draft.statement.endswith("(3 reviews).")
     before = len(fake.rsps.calls)
     assert harvest(store, make_connector(reviews=True)).ok
@@ -217,9 +217,11 @@ def test_merge_requests_draft_through_the_engineering_rules(store, fake):
     assert summary.ok, summary.sources[0].error
     drafts = {d.statement: d for d in store.list_drafts()}
     shipped = next(d for s, d in drafts.items() if "Add focal loss" in s)
-    assert shipped.statement.startswith('Shipped "Add focal loss to the fraud model" in acme/fraud')
-    assert "https://gitlab.com/acme/fraud/-/merge_requests/7" in [e.url for e in shipped.evidence]
-    assert any("runbook" in s for s in drafts)
+    assert shipped.statement.startswith('Shipped "Add focal loss to the fraud model" in acme/fraud (MR !7)')
+    assert ("https://gitlab.com/acme/fraud/-/merge_requests/7", "MR acme/fraud!7") in \
+        [(e.url, e.label) for e in shipped.evidence]
+    docs = next(d for s, d in drafts.items() if "runbook" in s)
+    assert docs.statement.endswith("in acme/fraud (MR !8).")
 
 
 def test_a_merge_request_naming_a_jira_key_joins_the_ticket_in_one_draft(store, fake):

@@ -8,6 +8,7 @@ import re
 from harvester.models import Finding
 from harvester.drafting.wording.numbers import format_value, plural, quoted
 from harvester.drafting.wording.story import Story
+from harvester.rules.engineering import change_names
 
 
 def format_duration(days: object) -> str:
@@ -81,7 +82,8 @@ def word_incident_resolved(story: Story) -> tuple[str, str]:
 
 
 def pr_numbers(f: Finding, limit: int = 4) -> str:
-    numbers = [f"#{p.get('number')}" for p in f.facts.get("prs") or ()]
+    sigil = change_names(f.facts.get("forge"))[1]
+    numbers = [f"{sigil}{p.get('number')}" for p in f.facts.get("prs") or ()]
     return ", ".join(numbers[:limit]) + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
 
 
@@ -98,13 +100,14 @@ def word_pr_shipped(story: Story) -> tuple[str, str]:
     reviewers = list(facts.get("reviewers") or ())
     reviewed = f", reviewed by {', '.join(reviewers[:3])}" if reviewers else ""
     count = int(facts.get("count") or 1)
+    noun = change_names(facts.get("forge"))[0]
     if count > 1:
         feature = str(facts.get("feature") or "").strip("[]")
         what = f"the work for {feature}" if re.fullmatch(r"[A-Z][A-Z0-9]+-\d+", feature) else (feature or "a feature")
-        statement = (f"Shipped {what} in {f.subject} across {count} merged PRs ({pr_numbers(f)})"
+        statement = (f"Shipped {what} in {f.subject} across {count} merged {noun}s ({pr_numbers(f)})"
                      f"{size_text(facts)}{reviewed}.")
     else:
-        statement = (f"Shipped {quoted(facts.get('title'))} in {f.subject} (PR {pr_numbers(f)})"
+        statement = (f"Shipped {quoted(facts.get('title'))} in {f.subject} ({noun} {pr_numbers(f)})"
                      f"{size_text(facts)}{reviewed}.")
     prompt = ("What did this change make possible, and for whom? Which number moved (latency, errors, incidents, "
               "hours saved, a launch date)?")
@@ -114,11 +117,12 @@ def word_pr_shipped(story: Story) -> tuple[str, str]:
 def word_docs_written(story: Story) -> tuple[str, str]:
     f = story.primary
     title = quoted(f.facts.get("title"))
+    noun = change_names(f.facts.get("forge"))[0]
     if f.facts.get("design_doc"):
-        statement = f"Wrote the design doc {title} for {f.subject} (PR {pr_numbers(f)})."
+        statement = f"Wrote the design doc {title} for {f.subject} ({noun} {pr_numbers(f)})."
         prompt = "Which decision did this design settle, who reviewed or adopted it, and what did it save or prevent?"
     else:
-        statement = f"Wrote documentation {title} in {f.subject} (PR {pr_numbers(f)})."
+        statement = f"Wrote documentation {title} in {f.subject} ({noun} {pr_numbers(f)})."
         prompt = ("Who relies on this documentation (new hires, other teams, on-call), and how much time or how many "
                   "questions does it save them?")
     return statement, prompt
@@ -133,7 +137,8 @@ def word_review_given(story: Story) -> tuple[str, str]:
     detail = [plural(int(facts.get("reviews") or 0), "review")]
     if facts.get("changes_requested"):
         detail.append(f"{facts['changes_requested']} asking for changes")
-    statement = (f"Reviewed {plural(int(facts.get('pull_requests') or 0), 'pull request')} by "
+    changes = change_names(facts.get("forge"))[2]
+    statement = (f"Reviewed {plural(int(facts.get('pull_requests') or 0), changes[:-1], changes)} by "
                  f"{plural(int(facts.get('authors') or 0), 'engineer')} in {where} during {facts.get('period')} "
                  f"({', '.join(detail)}).")
     prompt = ("Which of these reviews changed a design or caught a defect before production, and whom did they "
