@@ -198,3 +198,17 @@ def test_a_malformed_issue_is_skipped_and_counted(fake, store):
 def test_page_size_above_linears_maximum_is_a_config_error():
     with pytest.raises(ValueError, match="250"):
         LinearSettings(page_size=500)
+
+
+def test_doctor_names_the_keys_owner_and_counts_completed_issues(fake):
+    fake.issues += [make_issue(1, "Ship ranking change", completed=NOW - timedelta(days=2)),
+                    make_issue(2, "Try a bigger model", canceled=NOW - timedelta(days=1))]
+    d = connector().diagnose(NOW - timedelta(days=30))
+    assert d.ok and d.reachable and d.identity == f"Ada Example <ada@example.com> ({ME['id']})"
+    assert d.matching == 1 and not d.capped and fake.operations == ["Viewer", "CompletedIssues"]
+
+
+def test_doctor_warns_when_the_key_is_someone_elses(fake):
+    fake.viewer = dict(OTHER)
+    d = connector().diagnose(NOW - timedelta(days=30))
+    assert not d.ok and "belongs to 'Grace Hopper'" in d.problems[0].message
