@@ -5,7 +5,7 @@ github.com/linear/linear): `issues` and `projects` are relay connections taking 
 `first` (at most 250), `after` and `orderBy` (only `createdAt` or `updatedAt`; the order's
 direction is not documented, so the connector sorts what it read itself). `IssueFilter` has
 `assignee.isMe`, `completedAt`, `canceledAt`, `updatedAt` and `team.key`; `ProjectFilter` has
-`lead.isMe` and `members.isMe`. No filter names who completed an issue, so "mine" is the assignee.
+`lead.isMe` and `members.some.isMe`. No filter names who completed an issue, so "mine" is the assignee.
 """
 
 from __future__ import annotations
@@ -134,5 +134,5 @@ def issue_filter(since: datetime, updated_from: datetime, teams: Sequence[str]) 
 
 
 def project_filter(since: datetime, updated_from: datetime) -> dict[str, Any]:
-    return {"and": [{"or": [{"lead": IS_ME}, {"members": IS_ME}]},
+    return {"and": [{"or": [{"lead": IS_ME}, {"members": {"some": IS_ME}}]},
                     {"updatedAt": {"gte": graphql_time(updated_from)}}, closed_since(since)]}

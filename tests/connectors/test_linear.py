@@ -212,3 +212,36 @@ def test_doctor_warns_when_the_key_is_someone_elses(fake):
     fake.viewer = dict(OTHER)
     d = connector().diagnose(NOW - timedelta(days=30))
     assert not d.ok and "belongs to 'Grace Hopper'" in d.problems[0].message
+
+
+def test_a_server_error_is_one_line_and_commits_nothing(fake, store):
+    fake.issues.append(make_issue(1, "Ship ranking change", completed=NOW))
+    fake.canned = [(500, {}, {"errors": [{"message": "Internal server error"}]})]
+    summary = run_harvest(store, make_config(), since="30d")
+    error = summary.sources[0].error
+    assert not summary.ok and "HTTP 500" in error and "max_retries" in error and "\n" not in error
+    assert store.count_records() == 0 and store.load_cursor("linear", "issues") is None
+    assert run_harvest(store, make_config(), since="30d").ok and store.count_records() == 1
+
+
+def test_a_key_echoed_in_an_error_is_redacted(fake, store):
+    fake.canned = [(400, {}, {"errors": [{"message": f"Bad header Authorization: {API_KEY}",
+                                          "extensions": {"code": "INPUT_ERROR"}}]})]
+    summary = run_harvest(store, make_config(), since="30d")
+    assert not summary.ok and API_KEY not in summary.sources[0].error
+
+
+@pytest.mark.parametrize("field", ["state", "team", "project", "labels", "priority", "estimate", "assignee",
+                                   "parent", "cycle", "createdAt", "title", "url"])
+@pytest.mark.parametrize("value", [None, "text", 7, [1, 2], {"nodes": "x"}, float("nan")])
+def test_odd_field_values_never_crash_the_parser(field, value):
+    node = {**make_issue(1, "Ship ranking change", completed=NOW), field: value}
+    assert read_issue_attributes(parse_issue(node, "linear", SETTINGS))["key"] == "ENG-1"
+
+
+def test_projects_are_those_i_lead_or_work_in(fake):
+    fake.projects += [RANKING, make_project("Their project", completed=NOW, lead=OTHER, members=(OTHER,)),
+                      make_project("Shared project", completed=NOW, lead=OTHER, members=(OTHER, ME))]
+    records = list(connector().fetch("projects", None, window()))
+    assert {(read_issue_attributes(r)["key"], read_issue_attributes(r)["assignee_is_me"]) for r in records} == {
+        ("Ranking v2", True), ("Shared project", False)}

@@ -208,7 +208,7 @@ class FakeLinear:
                 return False
             if key == "lead" and not self.is_me((project["lead"] or {}).get("id"), value):
                 return False
-            if key == "members" and (self.viewer["id"] in project["_members"]) != value["isMe"]["eq"]:
+            if key == "members" and (self.viewer["id"] in project["_members"]) != value["some"]["isMe"]["eq"]:
                 return False
             if key in ("updatedAt", "completedAt", "canceledAt") and not compare(project[key], value):
                 return False
