@@ -1,5 +1,5 @@
 """Benchmark 6: requests per harvest against the minimum pages for the SaaS sources (GitHub,
-GitLab, Jira, W&B), measured with recorded responses: no network, so the count is exact and the
+GitLab, Jira, Linear, W&B), measured with recorded responses: no network, so the count is exact and the
 same on every machine.
 
 Each source is a SaasCase. Its `measure` builds recorded pages for a history of a given
@@ -53,6 +53,7 @@ def _measure(name: str) -> Measure:
 CASES: tuple[SaasCase, ...] = (
     SaasCase("github", "harvester.connectors.github.connector", _measure("github")),
     SaasCase("jira", "harvester.connectors.jira.connector", _measure("jira")),
+    SaasCase("linear", "harvester.connectors.linear.connector", _measure("linear")),
     SaasCase("wandb", "harvester.connectors.wandb.connector", _measure("wandb")),
     SaasCase("gitlab", "harvester.connectors.gitlab.connector", _measure("gitlab")),
 )

@@ -1,4 +1,4 @@
-"""Recorded-response histories for GitHub, Jira and W&B, served through `responses` in their
+"""Recorded-response histories for GitHub, Jira, Linear and W&B, served through `responses` in their
 real JSON shapes (the fakes in tests/support), and the minimum pages each history needs.
 
 Each measure runs the real harvest loop twice with the connector configured as a user
@@ -212,6 +212,30 @@ def measure_jira(scale: Scale, folder: Path) -> list[Row]:
     return rows_for("jira", counted, 1 + pages(n, 100), pages(0, 100), f"{n} resolved issues",
                     "minimum = GET /myself + /search/jql pages of 100 (Jira Cloud's page cap)",
                     "minimum = one /search/jql page (who I am is remembered in the cursor)")
+
+
+# Linear -----------------------------------------------------------------------------------------
+
+LINEAR_PAGE = 100
+
+
+def measure_linear(scale: Scale, folder: Path) -> list[Row]:
+    from tests.support import linear_fake as fake
+
+    n_issues, n_projects = scale.saas_items, max(1, scale.saas_items // 20)
+    api = fake.FakeLinear()
+    api.issues += [fake.make_issue(i + 1, f"Ship pipeline change {i + 1}", completed=spread(i, n_issues))
+                   for i in range(n_issues)]
+    api.projects += [fake.make_project(f"Project {p + 1}", completed=spread(p, n_projects),
+                                       started=spread(p, n_projects) - timedelta(days=5)) for p in range(n_projects)]
+    with secret("LINEAR_API_KEY", api.api_key):
+        counted = count_harvests(folder, "[connectors.linear]\ntype = \"linear\"\nmax_retries = 0\n", api.install)
+    return rows_for("linear", counted, pages(n_issues, LINEAR_PAGE) + pages(n_projects, LINEAR_PAGE),
+                    pages(0, LINEAR_PAGE) + pages(0, LINEAR_PAGE),
+                    f"{n_issues} completed issues, {n_projects} completed projects",
+                    f"minimum = issue pages of {LINEAR_PAGE} + project pages of {LINEAR_PAGE} (who I am rides "
+                    "along: `isMe` filters and `viewer` in the projects query)",
+                    "minimum = one issue query + one project query")
 
 
 # W&B ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ class Scale:
     drafting_records: int      # stored runs for rules + drafting alone
     startup_repeats: int
     small_pages: tuple[int, ...]  # smaller runs pages tried at the largest size: memory should not change
-    saas_items: int            # size of the recorded GitHub / Jira / W&B histories
+    saas_items: int            # size of the recorded GitHub / Jira / Linear / W&B histories
     experiments: int = 20
     models: int = 10
 

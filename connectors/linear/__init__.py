@@ -1,0 +1,1 @@
+"""Linear: issues I completed and projects completed, through its GraphQL API."""
