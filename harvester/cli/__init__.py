@@ -16,7 +16,7 @@ from harvester.cli.app import App, HarvesterGroup
 @click.version_option(package_name="harvester")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
-    """Harvest MLflow, W&B, GitHub and Jira into draft accomplishments you confirm.
+    """Harvest MLflow, W&B, GitHub, GitLab, Jira and Linear into draft accomplishments you confirm.
 
     \b
     Start:   harvester init        (writes a starter config)

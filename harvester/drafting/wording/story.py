@@ -10,6 +10,7 @@ from harvester.drafting.kinds import kind_of
 from harvester.models import Finding
 from harvester.drafting.wording.names import MetricNames
 from harvester.drafting.wording.numbers import join_words, quoted
+from harvester.rules.engineering import change_names
 
 
 @dataclass(frozen=True)
@@ -58,15 +59,19 @@ def pr_label(f: Finding) -> str:
     if not numbers:
         return f.subject
     more = f" and {len(numbers) - 3} more" if len(numbers) > 3 else ""
-    return f.subject + ", ".join(f"#{n}" for n in numbers[:3]) + more
+    sigil = change_names(f.facts.get("forge"))[1]
+    return f.subject + ", ".join(f"{sigil}{n}" for n in numbers[:3]) + more
 
 
 def pr_reference(prs: Sequence[Finding]) -> str:
-    """PR acme/fraud#42 “Add merchant features”, or PRs acme/fraud#42; acme/infra#7."""
+    """PR acme/fraud#42 “Add merchant features”, or PRs acme/fraud#42; acme/infra#7 (MR and
+    acme/fraud!42 for GitLab's)."""
+    nouns = {change_names(f.facts.get("forge"))[0] for f in prs}
+    noun = nouns.pop() if len(nouns) == 1 else "PR"
     if len(prs) == 1 and len(prs[0].facts.get("prs") or ()) <= 1:
         title = quoted(prs[0].facts.get("title"), 80)
-        return f"PR {pr_label(prs[0])}{' ' + title if title else ''}"
-    return "PRs " + "; ".join(pr_label(f) for f in prs)
+        return f"{noun} {pr_label(prs[0])}{' ' + title if title else ''}"
+    return f"{noun}s " + "; ".join(pr_label(f) for f in prs)
 
 
 def ticket_reference(f: Finding) -> str:
