@@ -6,12 +6,19 @@ from __future__ import annotations
 import pytest
 import responses
 
-from tests.connectors.test_echoed_secrets_github_jira import (assert_nowhere, echo, no_remembered_secrets,  # noqa: F401
-                                                              outputs_of, secret_forms)
+from harvester.redact import forget_secrets
+from tests.connectors.test_echoed_secrets_github_jira import assert_nowhere, echo, outputs_of, secret_forms
 from tests.support.cli import run_cli, write_config
 from tests.support.gitlab_fake import api_pattern
 
 GITLAB_TOKEN = "glpat-Echo7Secret9Token3xyz"
+
+
+@pytest.fixture(autouse=True)
+def no_remembered_secrets():
+    forget_secrets()
+    yield
+    forget_secrets()
 
 
 @pytest.mark.parametrize("status", [400, 401, 403])
