@@ -1,10 +1,10 @@
 """Pure parsing of Hub JSON into `hub_repo` records (one revision I pushed). No I/O.
 
-A repository is an item of /api/models or /api/datasets (id, lastModified, createdAt, private,
-downloads, downloadsAllTime, likes, tags, pipeline_tag); a revision is an item of
-/api/{type}s/{repo}/commits/main (id, title, message, date, authors[{user, avatar}]). A repository without an id or a usable
-lastModified, or a commit without an id or date, raises MalformedItemError, which the connector
-counts and skips.
+A repository is an item of /api/models or /api/datasets (id, lastModified, createdAt,
+private, downloads, downloadsAllTime, likes, tags, pipeline_tag); a revision is an item of
+/api/{type}s/{repo}/commits/main (id, title, message, date, authors[{user, avatar}]). A
+repository without an id or a usable lastModified, or a commit without an id or date, raises
+MalformedItemError, which the connector counts and skips.
 """
 
 from __future__ import annotations

@@ -157,8 +157,8 @@ def test_a_malformed_repository_and_commit_are_skipped_and_counted(store, fake):
     del broken["lastModified"]
     fake.models = [a_model(1, 1), broken, "not a repository", a_model(3, 3)]
     fake.commits["model:ada/model-1"] = [commit(1, "Upload model", T0 + timedelta(hours=1))]
-    fake.commits["model:ada/model-3"] = [commit(3, "Upload model", T0 + timedelta(hours=3)),
-                                         {"title": "no id", "authors": [{"user": "ada"}], "date": iso(T0 + timedelta(hours=2))}]
+    no_id = {"title": "no id", "authors": [{"user": "ada"}], "date": iso(T0 + timedelta(hours=2))}
+    fake.commits["model:ada/model-3"] = [commit(3, "Upload model", T0 + timedelta(hours=3)), no_id]
     connector = make_connector(datasets=False)
     summary = harvest(store, connector)
     assert summary.ok, summary.sources[0].error
