@@ -1,5 +1,6 @@
 """Recorded-response histories for GitHub, GitLab, Jira, Linear, W&B and the Hugging Face Hub,
-served through `responses` in their real JSON shapes (the fakes in tests/support), and the minimum pages each history needs.
+served through `responses` in their real JSON shapes (the fakes in tests/support), and the
+minimum pages each history needs.
 
 Each measure runs the real harvest loop twice with the connector configured as a user
 would: a `--since 90d` backfill, then a nightly run with nothing new. The requests counted

@@ -198,3 +198,16 @@ def test_settings_refuse_a_bad_author_and_endpoint():
         build_settings(HuggingfaceSettings, {"authors": ["acme/x"]}, "[connectors.hf]")
     with pytest.raises(ConfigError, match="endpoint must be"):
         build_settings(HuggingfaceSettings, {"endpoint": "huggingface.co"}, "[connectors.hf]")
+
+
+def test_doctor_names_the_token_owner_and_counts_models_changed_since(fake):
+    fake.models = [a_model(1, 1), repo("ada/old", T0 - timedelta(days=300))]
+    d = make_connector().diagnose(T0 - timedelta(days=1))
+    assert d.reachable and d.identity == "ada" and d.matching == 1 and not d.problems
+    assert paths(fake) == ["/whoami-v2", "/models"]
+
+
+def test_doctor_flags_a_token_of_someone_else(fake):
+    fake.user = {**fake.user, "name": "grace"}
+    d = make_connector().diagnose(T0)
+    assert d.problems and "HF_TOKEN" in d.problems[0].fix
