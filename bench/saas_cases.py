@@ -1,5 +1,6 @@
-"""Recorded-response histories for GitHub, Jira, Linear and W&B, served through `responses` in their
-real JSON shapes (the fakes in tests/support), and the minimum pages each history needs.
+"""Recorded-response histories for GitHub, GitLab, Jira, Linear, W&B and the Hugging Face Hub,
+served through `responses` in their real JSON shapes (the fakes in tests/support), and the
+minimum pages each history needs.
 
 Each measure runs the real harvest loop twice with the connector configured as a user
 would: a `--since 90d` backfill, then a nightly run with nothing new. The requests counted
@@ -309,3 +310,37 @@ def measure_gitlab(scale: Scale, folder: Path) -> list[Row]:
                     "MRs of its project + release and deployment pages + one environments list",
                     "minimum = one MR page + one events page + one releases and one deployments page per project "
                     "(username and environment tiers are remembered)")
+
+
+# Hugging Face Hub --------------------------------------------------------------------------------
+
+HUB_PAGE = 100
+
+
+def measure_huggingface(scale: Scale, folder: Path) -> list[Row]:
+    from tests.support import hf_fake as hf
+
+    n_models, n_datasets, revisions = max(1, scale.saas_items // 4), max(1, scale.saas_items // 20), 3
+
+    def install(rsps):
+        fake = hf.FakeHub(rsps)
+        for kind, count, listing in (("model", n_models, fake.models), ("dataset", n_datasets, fake.datasets)):
+            for i in range(count):
+                name = f"ada/{kind}-{i:04d}"
+                pushed = [spread(i * revisions + r, count * revisions) for r in range(revisions)]
+                listing.append(hf.repo(name, pushed[-1], created=NOW - timedelta(days=400), downloads=10 * i,
+                                       likes=i % 7, dataset=kind == "dataset"))
+                fake.commits[f"{kind}:{name}"] = [hf.system_commit(NOW - timedelta(days=400))] + [
+                    hf.commit(i * revisions + r + 1, f"Update {kind} {i} step {r}", at) for r, at in enumerate(pushed)]
+        fake.install()
+
+    with secret("HF_TOKEN", hf.TOKEN):
+        counted = count_harvests(folder, "[connectors.huggingface]\ntype = \"huggingface\"\nmax_retries = 0\n",
+                                 install)
+    commit_pages = (n_models + n_datasets) * pages(revisions + 1, HUB_PAGE)
+    listing_pages = pages(n_models, HUB_PAGE) + pages(n_datasets, HUB_PAGE)
+    return rows_for("huggingface", counted, 1 + listing_pages + commit_pages, 1 + 1,
+                    f"{n_models} models and {n_datasets} datasets, {revisions} revisions of mine each",
+                    f"minimum = whoami + repository pages of {HUB_PAGE} per kind + one commits page per repository "
+                    "changed in the window",
+                    "minimum = one models page + one datasets page (who I am is remembered)")

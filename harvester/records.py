@@ -140,6 +140,25 @@ class IssueAttributes(TypedDict):
     is_incident: bool
 
 
+class HubRepoAttributes(TypedDict):
+    """One revision I pushed to a Hugging Face Hub repository, with the repository as it stood
+    when read (its downloads and likes are the latest numbers of the latest revision read)."""
+
+    repo_type: str  # "model" or "dataset"
+    repo: str  # namespace/name
+    commit: str
+    commit_title: str
+    committed_at: str
+    last_modified: str  # the repository's lastModified when read: the watermark
+    created_at: str | None
+    downloads: int | None  # the Hub's count of the last 30 days
+    downloads_all_time: int | None
+    likes: int | None
+    tags: list[str]
+    pipeline_tag: str | None
+    private: bool
+
+
 def make_record(kind: str, source: str, external_id: str, occurred_at: datetime, subject: str,
                 attributes: Mapping[str, Any], *, actor: str | None = None, mine: bool = True, title: str = "",
                 url: str | None = None, payload: Mapping[str, Any] | None = None) -> Record:
@@ -185,6 +204,11 @@ def make_deployment_record(source: str, external_id: str, occurred_at: datetime,
 def make_issue_record(source: str, external_id: str, occurred_at: datetime, subject: str,
                       attributes: IssueAttributes, **envelope: Any) -> Record:
     return make_record("issue", source, external_id, occurred_at, subject, attributes, **envelope)
+
+
+def make_hub_repo_record(source: str, external_id: str, occurred_at: datetime, subject: str,
+                         attributes: HubRepoAttributes, **envelope: Any) -> Record:
+    return make_record("hub_repo", source, external_id, occurred_at, subject, attributes, **envelope)
 
 
 # attributes --------------------------------------------------------------------------------------
@@ -268,6 +292,17 @@ def make_issue_attributes(*, key: str = "", summary: str = "", type: str = "", i
             "story_points": story_points, "is_epic": is_epic, "is_incident": is_incident}
 
 
+def make_hub_repo_attributes(*, repo_type: str = "model", repo: str = "", commit: str = "", commit_title: str = "",
+                             committed_at: str = "", last_modified: str = "", created_at: str | None = None,
+                             downloads: int | None = None, downloads_all_time: int | None = None,
+                             likes: int | None = None, tags: list[str] | None = None, pipeline_tag: str | None = None,
+                             private: bool = False) -> HubRepoAttributes:
+    return {"repo_type": repo_type, "repo": repo, "commit": commit, "commit_title": commit_title,
+            "committed_at": committed_at, "last_modified": last_modified, "created_at": created_at,
+            "downloads": downloads, "downloads_all_time": downloads_all_time, "likes": likes,
+            "tags": list(tags or ()), "pipeline_tag": pipeline_tag, "private": private}
+
+
 # reading ---------------------------------------------------------------------------------------
 
 
@@ -279,7 +314,7 @@ def attribute_defaults() -> dict[str, Mapping[str, Any]]:
             "model_promotion": make_model_promotion_attributes(registry),
             "pull_request": make_pull_request_attributes(), "review": make_review_attributes(),
             "release": make_release_attributes(), "deployment": make_deployment_attributes(),
-            "issue": make_issue_attributes()}
+            "issue": make_issue_attributes(), "hub_repo": make_hub_repo_attributes()}
 
 
 def complete_attributes(kind: str, attributes: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -322,3 +357,7 @@ def read_deployment_attributes(record: Record) -> DeploymentAttributes:
 def read_issue_attributes(record: Record) -> IssueAttributes:
     return cast(IssueAttributes, complete_attributes("issue", record.attributes))
 
+
+
+def read_hub_repo_attributes(record: Record) -> HubRepoAttributes:
+    return cast(HubRepoAttributes, complete_attributes("hub_repo", record.attributes))

@@ -15,7 +15,8 @@ WHEN = datetime(2026, 11, 2, tzinfo=timezone.utc)
 SHAPES = {"run": records.RunAttributes, "model_version": records.ModelVersionAttributes,
           "model_promotion": records.ModelPromotionAttributes, "pull_request": records.PullRequestAttributes,
           "review": records.ReviewAttributes, "release": records.ReleaseAttributes,
-          "deployment": records.DeploymentAttributes, "issue": records.IssueAttributes}
+          "deployment": records.DeploymentAttributes, "issue": records.IssueAttributes,
+          "hub_repo": records.HubRepoAttributes}
 
 
 @pytest.mark.parametrize("kind", sorted(SHAPES))
