@@ -93,6 +93,7 @@ def databricks_env(settings: MlflowSettings, where: str) -> dict[str, str]:
     env = {"MLFLOW_ENABLE_DB_SDK": "false"}
     if settings.profile:
         env["DATABRICKS_CONFIG_PROFILE"] = settings.profile
+        remember_profile_token(settings.profile)
     if settings.profile or "://" in settings.tracking_uri:  # "databricks://PROFILE" names one too
         return env
     if not os.environ.get("DATABRICKS_HOST", "").strip():
@@ -101,3 +102,14 @@ def databricks_env(settings: MlflowSettings, where: str) -> dict[str, str]:
                           "~/.databrickscfg profile.")
     env["DATABRICKS_TOKEN"] = read_secret(settings.token_env or "DATABRICKS_TOKEN", f"{where} token_env")
     return env
+
+
+def remember_profile_token(profile: str) -> None:
+    """A profile's token is read by mlflow from ~/.databrickscfg; it is redacted like any named secret."""
+    from mlflow.legacy_databricks_cli.configure.provider import ProfileConfigProvider
+
+    from harvester.redact import remember_secret
+
+    config = ProfileConfigProvider(profile).get_config()
+    if config is not None and config.token:
+        remember_secret(config.token)
