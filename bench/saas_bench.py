@@ -1,6 +1,6 @@
 """Benchmark 6: requests per harvest against the minimum pages for the SaaS sources (GitHub,
-GitLab, Jira, Linear, W&B), measured with recorded responses: no network, so the count is exact and the
-same on every machine.
+GitLab, Jira, Linear, W&B, MLflow on Databricks), measured with recorded responses (a loopback
+workspace for Databricks): no network, so the count is exact and the same on every machine.
 
 Each source is a SaasCase. Its `measure` builds recorded pages for a history of a given
 size, runs the real harvest loop over them with the connector configured as a user would,
@@ -56,6 +56,7 @@ CASES: tuple[SaasCase, ...] = (
     SaasCase("linear", "harvester.connectors.linear.connector", _measure("linear")),
     SaasCase("wandb", "harvester.connectors.wandb.connector", _measure("wandb")),
     SaasCase("gitlab", "harvester.connectors.gitlab.connector", _measure("gitlab")),
+    SaasCase("databricks", "harvester.connectors.mlflow.unity_catalog", _measure("databricks")),
 )
 
 
