@@ -1,6 +1,7 @@
 """Benchmark 6: requests per harvest against the minimum pages for the SaaS sources (GitHub,
-GitLab, Jira, Linear, W&B, Hugging Face Hub), measured with recorded responses: no network, so
-the count is exact and the same on every machine.
+GitLab, Jira, Linear, W&B, the Hugging Face Hub, MLflow on Databricks), measured with recorded
+responses (a loopback workspace for Databricks): no network, so the count is exact and the same on
+every machine.
 
 Each source is a SaasCase. Its `measure` builds recorded pages for a history of a given
 size, runs the real harvest loop over them with the connector configured as a user would,
@@ -57,6 +58,7 @@ CASES: tuple[SaasCase, ...] = (
     SaasCase("wandb", "harvester.connectors.wandb.connector", _measure("wandb")),
     SaasCase("gitlab", "harvester.connectors.gitlab.connector", _measure("gitlab")),
     SaasCase("huggingface", "harvester.connectors.huggingface.connector", _measure("huggingface")),
+    SaasCase("databricks", "harvester.connectors.mlflow.unity_catalog", _measure("databricks")),
 )
 
 

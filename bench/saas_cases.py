@@ -1,6 +1,6 @@
 """Recorded-response histories for GitHub, GitLab, Jira, Linear, W&B and the Hugging Face Hub,
-served through `responses` in their real JSON shapes (the fakes in tests/support), and the
-minimum pages each history needs.
+served through `responses` in their real JSON shapes (the fakes in tests/support), a Databricks
+workspace served on loopback, and the minimum pages each history needs.
 
 Each measure runs the real harvest loop twice with the connector configured as a user
 would: a `--since 90d` backfill, then a nightly run with nothing new. The requests counted
@@ -344,3 +344,71 @@ def measure_huggingface(scale: Scale, folder: Path) -> list[Row]:
                     f"minimum = whoami + repository pages of {HUB_PAGE} per kind + one commits page per repository "
                     "changed in the window",
                     "minimum = one models page + one datasets page (who I am is remembered)")
+
+
+# MLflow on Databricks, Unity Catalog registry ------------------------------------------------------
+
+
+def measure_databricks(scale: Scale, folder: Path) -> list[Row]:
+    """Served by a loopback workspace (tests/support/databricks_server.py), whose log is the count."""
+    from harvester.config import load_config
+    from harvester.harvest import run_harvest
+    from harvester.store import open_store
+    from tests.support.databricks_server import FakeWorkspace
+
+    n_runs, n_models, n_mine, per_model = scale.saas_items, 12, 1, 5
+    workspace = FakeWorkspace(token="dapi-bench", page_size=10000)
+    experiment = workspace.experiment("/Users/ada@example.com/fraud")
+    runs = [workspace.run(experiment, "ada" if i % 3 else "grace", int(spread(i, n_runs).timestamp() * 1000),
+                          {"val_auc": 0.8 + i / (10 * n_runs)}) for i in range(n_runs)]
+    mine = [r for i, r in enumerate(runs) if i % 3]
+    theirs = [r for i, r in enumerate(runs) if not i % 3]
+    for m in range(n_models):
+        name = f"main.ml.model_{m:02d}"
+        workspace.model(name, int(spread(m, n_models).timestamp() * 1000))
+        source = mine if m < n_mine else theirs
+        for v in range(per_model):
+            workspace.version(name, source[(m * per_model + v) % len(source)],
+                              int(spread(m * per_model + v, n_models * per_model).timestamp() * 1000))
+        workspace.alias(name, "Champion", str(per_model))
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "store.db"
+    db.unlink(missing_ok=True)
+    path = folder / "harvester.toml"
+    path.write_text(IDENTITY.format(db=db) + "[connectors.databricks]\ntype = \"mlflow\"\ntracking_uri = \"databricks\"\n"
+                    "registry_uri = \"databricks-uc\"\nmax_retries = 0\n", encoding="utf-8")
+    try:
+        with secret("DATABRICKS_HOST", workspace.url), secret("DATABRICKS_TOKEN", workspace.token):
+            config = load_config(path)
+            store = open_store(config.store_url, config.identity.owner)
+            try:
+                first = run_harvest(store, config, since="90d")
+                backfill_calls = list(workspace.log)
+                second = run_harvest(store, config)
+                nightly_calls = workspace.log[len(backfill_calls):]
+            finally:
+                store.close()
+    finally:
+        workspace.stop()
+    for summary in (first, second):
+        if not summary.ok:
+            raise RuntimeError(f"harvest failed: {summary.sources[0].error}")
+
+    def describe(calls) -> str:
+        from collections import Counter
+
+        return ", ".join(f"{k}×{n}" for k, n in Counter(f"{m} {p}" for m, p, _ in calls).items())
+
+    counted = Counted(len(backfill_calls), first.sources[0].requests, len(nightly_calls), second.sources[0].requests,
+                      first.sources[0].records, describe(backfill_calls), describe(nightly_calls))
+    version_runs = pages(len({v["run_id"] for vs in workspace.versions.values() for v in vs}), 100)
+    handles = len(config.identity.all_handles)  # the name, the e-mail and the handles are each an mlflow.user
+    return rows_for("databricks", counted, 1 + handles + 1 + n_models + version_runs + n_mine,
+                    1 + handles + 1 + n_mine,
+                    f"{len(mine)} of {n_runs} runs, {n_models} UC models of {per_model} versions, "
+                    f"{n_mine} holding my versions",
+                    "minimum = experiments + one runs query per handle + one models page + one versions search per "
+                    "model (UC takes one name a request) + the versions' runs by id, 100 a request + one get per "
+                    "model holding my versions (UC search carries no aliases)",
+                    "minimum = experiments + one runs query per handle + one models page + one get per model "
+                    "holding my versions")

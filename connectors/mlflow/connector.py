@@ -20,7 +20,8 @@ from harvester.connectors.mlflow.errors import translate_error
 from harvester.connectors.mlflow.parse import (kv, parse_registry_event, parse_run, read_model_version,
                                                read_registered_model, registry_events, run_id_of, text)
 from harvester.connectors.mlflow.rest import PageToken, rest_host_creds, run_to_json, stream_runs_page
-from harvester.connectors.mlflow.settings import MlflowSettings, missing_file_store
+from harvester.connectors.mlflow.settings import MlflowSettings, databricks_env, missing_file_store
+from harvester.connectors.mlflow.unity_catalog import fetch_uc_registry
 from harvester.errors import ConnectorError
 from harvester.models import Cursor, Record, utcnow
 from harvester.records import read_run_attributes
@@ -82,7 +83,9 @@ class MlflowConnector(Connector):
                "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1" if self.settings.max_retries else "0",
                "MLFLOW_HTTP_REQUEST_TIMEOUT": str(self.settings.timeout),
                "MLFLOW_ALLOW_FILE_STORE": "true", "MLFLOW_TRACKING_URI": self.settings.tracking_uri}
-        if self.settings.token_env:
+        if self.settings.on_databricks:
+            env.update(databricks_env(self.settings, where))
+        elif self.settings.token_env:
             env["MLFLOW_TRACKING_TOKEN"] = read_secret(self.settings.token_env, f"{where} token_env")
         if self.settings.username_env:
             env["MLFLOW_TRACKING_USERNAME"] = read_secret(self.settings.username_env, f"{where} username_env")
@@ -121,6 +124,8 @@ class MlflowConnector(Connector):
         with self._scoped_env(), self._translate_errors():
             if stream == "runs":
                 yield from self.fetch_runs(cursor, window)
+            elif stream == "registry" and self.settings.registry and self.settings.unity_catalog:
+                yield from fetch_uc_registry(self, cursor, window)
             elif stream == "registry" and self.settings.registry:
                 yield from self.fetch_registry(cursor, window)
 

@@ -28,8 +28,14 @@ def translate_error(instance: str, settings: MlflowSettings, exc: Exception) -> 
         return TransientError(instance, f"MLflow at {settings.tracking_uri} kept answering HTTP {status} ({why}); "
                                         "the next harvest retries.", status)
     if status in (401, 403) or "401" in lowered[:200] and "unauthorized" in lowered:
-        hint = f"check the token in {settings.token_env}" if settings.token_env else \
-            "set token_env in the connector table to the name of the variable holding your token"
+        if settings.on_databricks and settings.profile:
+            hint = f"check the token of the profile {settings.profile!r} in ~/.databrickscfg (profile)"
+        elif settings.on_databricks:
+            hint = f"check the personal access token in {settings.token_env or 'DATABRICKS_TOKEN'} (token_env)"
+        elif settings.token_env:
+            hint = f"check the token in {settings.token_env}"
+        else:
+            hint = "set token_env in the connector table to the name of the variable holding your token"
         return AuthError(instance, f"MLflow at {settings.tracking_uri} refused the credentials (HTTP {status}); {hint}.",
                          status)
     if "incompleteread" in lowered or "connection broken" in lowered or "connection reset" in lowered \

@@ -148,26 +148,27 @@ def registry_events(models: Sequence[dict], versions_by_model: Mapping[str, list
     """
     since_ms = to_ms(window.since)
     now_ms = to_ms(window.started_at)
+    serving_aliases = {a.lower() for a in settings.serving_aliases}  # Unity Catalog shows them as set: Champion
     events = []
     for m in models:
         name, aliases = m["name"], m["aliases"]
         old = previous.get(name, {})
         old_aliases = old.get("aliases", {})
         old_staged = set(old.get("staged", []))
-        serving_versions = {v for a, v in aliases.items() if a in settings.serving_aliases}
+        serving_versions = {v for a, v in aliases.items() if a.lower() in serving_aliases}
         for v in versions_by_model.get(name, []):
             version = str(v["version"])
             v_aliases = sorted(a for a, ver in aliases.items() if ver == version)
             staged = v.get("current_stage") in settings.serving_stages
             serving = version in serving_versions or staged
-            was_serving = version in {ver for a, ver in old_aliases.items() if a in settings.serving_aliases} \
+            was_serving = version in {ver for a, ver in old_aliases.items() if a.lower() in serving_aliases} \
                 or version in old_staged
             created = v.get("creation_timestamp") or 0
             if created >= since_ms or serving or was_serving:
                 events.append({"type": "version", **v, "aliases": v_aliases, "serving": serving,
                                "occurred_ms": created})
             for alias in v_aliases:
-                if alias not in settings.serving_aliases:
+                if alias.lower() not in serving_aliases:
                     continue
                 if first and created >= since_ms:
                     events.append({"type": "promotion", **v, "target": alias, "via": "alias",

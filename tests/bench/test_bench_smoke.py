@@ -42,7 +42,8 @@ def test_every_benchmark_produces_its_rows(rows):
     assert len(by(rows, "drafting")) == 3
     assert len(by(rows, "startup")) == 1
     saas = sorted(r.case.split(":")[0] for r in by(rows, "saas"))
-    assert saas == ["github", "github", "gitlab", "gitlab", "huggingface", "huggingface", "jira", "jira", "linear", "linear", "wandb", "wandb"]
+    assert saas == ["databricks", "databricks", "github", "github", "gitlab", "gitlab", "huggingface", "huggingface",
+                    "jira", "jira", "linear", "linear", "wandb", "wandb"]
 
 
 def test_requests_equal_the_minimum_pages(rows):
