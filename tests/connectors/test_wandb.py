@@ -495,10 +495,11 @@ def seed_registry(server: FakeWandb) -> None:
 
 def test_a_basic_search_organization_filters_changed_versions_on_the_server(fake, store):
     seed_registry(fake)
+    started = datetime.now(timezone.utc)  # not the module's NOW: the suite may run for longer than the tolerance
     run_harvest(store, make_config("", organization="acme"), since="90d")
     (body,) = registry_bodies(fake)
     since = datetime.fromisoformat(json.loads(body["variables"]["filter0"])["updated_at"]["$gt"])
-    assert abs(since.replace(tzinfo=timezone.utc) - (NOW - timedelta(days=90))) < timedelta(minutes=5)
+    assert abs(since.replace(tzinfo=timezone.utc) - (started - timedelta(days=90))) < timedelta(minutes=5)
     assert "updated_filter" not in store.load_cursor("wandb-team", "registry").state
 
 
