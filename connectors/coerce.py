@@ -4,7 +4,10 @@ an id, whatever the server sent."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
+
+from harvester.models import ensure_utc
 
 
 def finite_number(value: Any) -> float | None:
@@ -27,3 +30,14 @@ def id_text(value: Any) -> str | None:
     if isinstance(value, str) and value.strip() and "\x00" not in value:
         return value.strip()
     return None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO time ('2026-11-20T14:03:12.345Z', '+02:00', or naive meaning UTC) as an aware UTC
+    datetime; None for anything else, a zone that pushes year 1 or 9999 out of range included."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return ensure_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+    except (ValueError, OverflowError):
+        return None

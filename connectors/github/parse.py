@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from harvester.connectors.coerce import id_text
+from harvester.connectors.coerce import id_text, parse_time
 from harvester.errors import MalformedItemError
 from harvester.models import Record
 from harvester.records import (make_deployment_attributes, make_deployment_record, make_pull_request_attributes,
@@ -22,16 +22,6 @@ PULL_REQUESTS, REVIEWS, RELEASES, DEPLOYMENTS = "pull requests", "reviews", "rel
 
 
 # field readers ---------------------------------------------------------------------------
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
-    except (ValueError, OverflowError):
-        return None
 
 
 def search_time(value: datetime) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from harvester.connectors.coerce import id_text
+from harvester.connectors.coerce import id_text, parse_time
 from harvester.errors import MalformedItemError
 from harvester.models import Record
 from harvester.records import (make_deployment_attributes, make_deployment_record, make_pull_request_attributes,
@@ -19,16 +19,6 @@ from harvester.records import (make_deployment_attributes, make_deployment_recor
 
 TITLE_CHARS = 300
 MERGE_REQUESTS, APPROVALS, RELEASES, DEPLOYMENTS = "merge requests", "approvals", "releases", "deployments"
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (ValueError, OverflowError):
-        return None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
 def api_time(value: datetime) -> str:

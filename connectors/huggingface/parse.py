@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
-from harvester.connectors.coerce import finite_number
+from harvester.connectors.coerce import finite_number, parse_time
 from harvester.errors import MalformedItemError
-from harvester.models import Record, ensure_utc
+from harvester.models import Record
 from harvester.records import make_hub_repo_attributes, make_hub_repo_record, read_hub_repo_attributes
 
 TITLE_CHARS = 300
@@ -45,16 +45,6 @@ class HubRepo:
     @property
     def url_path(self) -> str:
         return self.repo if self.repo_type == "model" else f"{PLURALS[self.repo_type]}/{self.repo}"
-
-
-def parse_time(value: Any) -> datetime | None:
-    """'2024-05-14T09:12:03.000Z' -> aware UTC datetime."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return ensure_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
-    except (ValueError, OverflowError):
-        return None
 
 
 def api_count(value: Any) -> int | None:

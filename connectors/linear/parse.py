@@ -10,27 +10,16 @@ as "Won't Do" ("Duplicate" in a state of that name), which the ticket rules neve
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from harvester.connectors.coerce import finite_number
+from harvester.connectors.coerce import finite_number, parse_time
 from harvester.errors import MalformedItemError
-from harvester.models import Record, ensure_utc
+from harvester.models import Record
 from harvester.records import make_issue_attributes, make_issue_record, read_issue_attributes
 
 ISSUES, PROJECTS = "issues", "projects"
 # Linear's priority numbers (the `priority` field of Issue): 0 is "No priority".
 PRIORITIES = {1: "Urgent", 2: "High", 3: "Medium", 4: "Low"}
-
-
-def parse_time(value: Any) -> datetime | None:
-    """'2026-11-20T14:03:12.345Z' (Linear's DateTime) -> aware UTC datetime."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return ensure_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
-    except (ValueError, OverflowError):
-        return None
 
 
 def text(value: Any) -> str:

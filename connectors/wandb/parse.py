@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
-from harvester.connectors.coerce import finite_number
+from harvester.connectors.coerce import finite_number, parse_time
 from harvester.errors import MalformedItemError
 from harvester.models import Record, ensure_utc
 from harvester.records import (make_model_promotion_attributes, make_model_promotion_record,
@@ -65,17 +65,6 @@ def load_json_field(value: Any) -> dict[str, Any]:
             return {}
         return parsed if isinstance(parsed, dict) else {}
     return {}
-
-
-def parse_time(value: Any) -> datetime | None:
-    """W&B sends naive ISO strings in UTC ("2026-11-01T10:00:00"); some servers add a zone.
-    None for anything that is not such a string."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return ensure_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
-    except (ValueError, OverflowError):  # OverflowError: a zone that pushes year 1 or 9999 out of range
-        return None
 
 
 def format_time(value: datetime) -> str:
