@@ -4,8 +4,8 @@ an id, whatever the server sent."""
 from __future__ import annotations
 
 import math
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, Mapping
 
 from harvester.models import ensure_utc
 
@@ -41,3 +41,29 @@ def parse_time(value: Any) -> datetime | None:
         return ensure_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
     except (ValueError, OverflowError):
         return None
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def text_or_none(value: Any) -> str | None:
+    return value or None if isinstance(value, str) else None
+
+
+def int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def clip(text: Any, limit: int) -> str:
+    text = str(text or "")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def api_time(value: datetime) -> str:
+    """A time as GitHub's search syntax and GitLab's datetime filters take it: 2026-08-24T09:00:00Z."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -20,11 +20,11 @@ from harvester.connectors.base import Connector, HarvestWindow, Watermark
 from harvester.connectors.github.graphql import (PR_DETAILS_QUERY, REVIEWS_QUERY, REVIEWS_QUERY_OLD_IDS,
                                                 graphql_field_missing, graphql_message, graphql_unsupported)
 from harvester.connectors.github.http import GithubHttp, next_link
-from harvester.connectors.github.parse import (PULL_REQUESTS, REVIEWS, as_mapping, details_by_id, dig,
-                                               id_text, int_or_none, item_version, merge_pr_details,
-                                               parse_deployment, parse_pull_request, parse_release,
-                                               parse_review_contribution, parse_reviewed_pull, parse_time,
-                                               pr_version, search_time, shape_of, web_url)
+from harvester.connectors.coerce import api_time
+from harvester.connectors.github.parse import (PULL_REQUESTS, REVIEWS, as_mapping, details_by_id, dig, id_text,
+                                               int_or_none, item_version, merge_pr_details, parse_deployment,
+                                               parse_pull_request, parse_release, parse_review_contribution,
+                                               parse_reviewed_pull, parse_time, pr_version, shape_of, web_url)
 from harvester.connectors.github.settings import GithubSettings
 from harvester.errors import ConnectorError, MalformedItemError
 from harvester.models import Cursor, Record, utcnow
@@ -165,7 +165,7 @@ class GithubConnector(Connector):
                           "like you: the harvest would collect their pull requests and reviews.",
                           f"Set {token} to a token of your own account; if {login!r} is you, add \"{login}\" "
                           "to [identity] handles.")
-        found = self.http.get("/search/issues", {"q": f"is:pr author:@me is:merged merged:>={search_time(since)}",
+        found = self.http.get("/search/issues", {"q": f"is:pr author:@me is:merged merged:>={api_time(since)}",
                                                  "per_page": 1}).data
         d.matching = int_or_none(as_mapping(found).get("total_count"))
         return d
@@ -178,7 +178,7 @@ class GithubConnector(Connector):
         first = window.forced or cursor is None or cursor.value is None
         query = "is:pr author:@me is:merged"
         if first:
-            query += f" merged:>={search_time(window.since)}"
+            query += f" merged:>={api_time(window.since)}"
         seen: set[str] = set()
         items = self.search_issues(query, self.watermark("pull_requests").start(cursor, window), PULL_REQUESTS)
         if not window.forced and cursor is not None:
@@ -206,7 +206,7 @@ class GithubConnector(Connector):
         lower = since
         while True:
             url: str | None = "/search/issues"
-            params: dict | None = {"q": f"{query} updated:>={search_time(lower)}", "sort": "updated",
+            params: dict | None = {"q": f"{query} updated:>={api_time(lower)}", "sort": "updated",
                                    "order": "asc", "per_page": 100}
             fetched, total, last = 0, 0, None
             while url and fetched < SEARCH_CAP:
@@ -234,10 +234,10 @@ class GithubConnector(Connector):
                 return
             if last <= lower:
                 log.warning("%s: more than %d pull requests updated at %s; some were skipped.", self.instance,
-                            SEARCH_CAP, search_time(lower))
+                            SEARCH_CAP, api_time(lower))
                 return
             log.info("%s: search hit GitHub's %d-result cap; continuing from %s.", self.instance, SEARCH_CAP,
-                     search_time(last))
+                     api_time(last))
             lower = last
 
     def with_pr_details(self, items: Iterator[dict]) -> Iterator[dict]:

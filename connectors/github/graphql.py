@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from harvester.connectors.github.parse import as_list, dig
+from harvester.connectors.coerce import as_list
+from harvester.connectors.github.parse import dig
 from harvester.redact import quote_server_message
 
 # Search results carry no sizes or reviewers: one query per search page adds them.

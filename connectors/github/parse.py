@@ -7,10 +7,10 @@ MalformedItemError, which the connector counts and skips.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Mapping
 
-from harvester.connectors.coerce import id_text, parse_time
+from harvester.connectors.coerce import as_list, as_mapping, clip, id_text, int_or_none, parse_time, text_or_none
 from harvester.errors import MalformedItemError
 from harvester.models import Record
 from harvester.records import (make_deployment_attributes, make_deployment_record, make_pull_request_attributes,
@@ -19,35 +19,6 @@ from harvester.records import (make_deployment_attributes, make_deployment_recor
 
 TITLE_CHARS = 300
 PULL_REQUESTS, REVIEWS, RELEASES, DEPLOYMENTS = "pull requests", "reviews", "releases", "deployments"
-
-
-# field readers ---------------------------------------------------------------------------
-
-
-def search_time(value: datetime) -> str:
-    """A time as the search syntax wants it: 2026-08-24T00:00:00Z."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def as_mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def as_list(value: Any) -> list:
-    return value if isinstance(value, list) else []
-
-
-def text_or_none(value: Any) -> str | None:
-    return value or None if isinstance(value, str) else None
-
-
-def int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def clip(text: Any, limit: int) -> str:
-    text = str(text or "")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def describe(value: Any) -> str:

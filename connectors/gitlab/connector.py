@@ -28,9 +28,9 @@ from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, Watermark
 from harvester.connectors.coerce import id_text
 from harvester.connectors.gitlab.http import GitlabHttp
+from harvester.connectors.coerce import api_time, parse_time
 from harvester.connectors.gitlab.parse import (as_mapping, parse_approval, parse_deployment, parse_merge_request,
-                                               parse_release, parse_time, project_path, api_time,
-                                               text_or_none)
+                                               parse_release, project_path, text_or_none)
 from harvester.connectors.gitlab.settings import GitlabSettings
 from harvester.errors import ConnectorError
 from harvester.models import Cursor, Record, utcnow
