@@ -6,11 +6,14 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Sequence, TypeVar
 
 from harvester.config import IdentitySettings
 from harvester.errors import MalformedItemError
 from harvester.models import Cursor, Record, ensure_utc, utcnow
+
+if TYPE_CHECKING:
+    from harvester.team import Member
 
 log = logging.getLogger("harvester")
 Item = TypeVar("Item")
@@ -45,12 +48,16 @@ class Connector:
     settings_class: ClassVar[type]
     streams: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
+    # Reads every member of a team in one pass (`members` set, `identity` everyone's handles)
+    # and records who logged each item in `actor`, which attributes it to its member.
+    reads_for_team: ClassVar[bool] = False
 
     def __init__(self, instance: str, settings: Any, identity: IdentitySettings):
         self.instance = instance
         self.settings = settings
         self.identity = identity
         self.requests = 0
+        self.members: tuple[Member, ...] = ()  # set on a team's harvest
         # Items skipped because they could not be read, by plural noun ("runs", "pull requests").
         self.skipped: Counter[str] = Counter()
 

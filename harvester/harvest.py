@@ -15,10 +15,11 @@ from harvester.errors import ConfigError, HarvesterError, StoreError
 from harvester.models import Record, utcnow
 from harvester.redact import redact
 from harvester.safe_text import one_line
-from harvester.registry import connector_class
+from harvester.registry import connector_class, connector_targets, load_target
 from harvester.requests_counter import count_requests
 from harvester.settings import build_settings
 from harvester.store import Store
+from harvester.team import Team, load_team, member_config
 from harvester.timeutil import parse_past, parse_since
 
 ProgressFn = Callable[[str, str, int], None]
@@ -46,6 +47,7 @@ class HarvestSummary:
     since: datetime
     sources: list[SourceResult] = field(default_factory=list)
     drafts: DraftCounts | None = None
+    member_drafts: dict[str, DraftCounts] = field(default_factory=dict)  # a team's harvest, by member key
 
     @property
     def ok(self) -> bool:
@@ -65,6 +67,8 @@ class HarvestSummary:
             "drafts": {"new": d.new, "updated": d.updated, "unchanged": d.unchanged, "kept": d.kept,
                        "superseded": d.superseded, "findings": d.findings, "skipped": d.skipped,
                        "held_sources": list(d.held)},
+            **({"members": {key: {"new": c.new, "updated": c.updated, "unchanged": c.unchanged}
+                            for key, c in self.member_drafts.items()}} if self.member_drafts else {}),
         }
 
 
@@ -86,8 +90,8 @@ def select_instances(config: Config, names: Sequence[str] | None = None,
     return [instances[n] for n in (names or sorted(instances))]
 
 
-def create_connectors(config: Config, instances: Sequence[ConnectorInstance],
-                      keep_going: bool = False) -> tuple[list[Connector], dict[str, str]]:
+def create_connectors(config: Config, instances: Sequence[ConnectorInstance], keep_going: bool = False,
+                      team: Team | None = None) -> tuple[list[Connector], dict[str, str]]:
     """Build and check the connectors. Every config problem is raised before anything is
     fetched or written, unless `keep_going`: then a connector that cannot be built (a secret
     missing under cron's bare environment, say) becomes that source's failure and the others run."""
@@ -98,7 +102,7 @@ def create_connectors(config: Config, instances: Sequence[ConnectorInstance],
         try:
             if keep_going:
                 check_secrets_set([inst])
-            connector = create_connector(inst, config)
+            connector = create_connector(inst, config, team)
             connector.check()
             connector.check_target()
         except HarvesterError as exc:
@@ -124,10 +128,19 @@ def check_secrets_set(instances: Sequence[ConnectorInstance]) -> None:
         raise ConfigError(f"{listed}. Export them ({exports}) or remove the keys.")
 
 
-def create_connector(inst: ConnectorInstance, config: Config) -> Connector:
+def create_connector(inst: ConnectorInstance, config: Config, team: Team | None = None) -> Connector:
     cls = connector_class(inst.type, inst.where)
     settings = build_settings(cls.settings_class, inst.table, inst.where)
-    return cls(inst.name, settings, config.identity)
+    if team is None:
+        return cls(inst.name, settings, config.identity)
+    if not cls.reads_for_team:
+        readers = ", ".join(sorted(name for name, target in connector_targets().items()
+                                   if getattr(load_target(target), "reads_for_team", False)))
+        raise ConfigError(f"{inst.where}: a {inst.type} connector cannot harvest for a team yet (sources that can: "
+                          f"{readers}). Remove it from the team's config and let members harvest it on their own.")
+    connector = cls(inst.name, settings, team.identity)
+    connector.members = team.members
+    return connector
 
 
 def harvest_source(store: Store, connector: Connector, window: HarvestWindow, page_size: int,
@@ -188,6 +201,7 @@ class HarvestPlan:
     connectors: list[Connector]
     rules: list
     failed_setup: dict[str, str] = field(default_factory=dict)  # sources that could not be built
+    team: Team | None = None  # a team's harvest: drafts are made for each member
 
 
 def plan_harvest(config: Config, since: str | None = None, names: Sequence[str] | None = None,
@@ -201,9 +215,10 @@ def plan_harvest(config: Config, since: str | None = None, names: Sequence[str] 
     window = HarvestWindow(since=start, forced=since is not None, started_at=now)
     rules = load_rules(config)
     config.framework  # an unreadable rubric is refused before anything is fetched
+    team = load_team(config)
     instances = select_instances(config, names, where)
-    connectors, failed = create_connectors(config, instances, keep_going)
-    return HarvestPlan(window=window, connectors=connectors, rules=rules, failed_setup=failed)
+    connectors, failed = create_connectors(config, instances, keep_going, team)
+    return HarvestPlan(window=window, connectors=connectors, rules=rules, failed_setup=failed, team=team)
 
 
 def run_harvest(store: Store, config: Config, since: str | None = None, names: Sequence[str] | None = None,
@@ -212,5 +227,16 @@ def run_harvest(store: Store, config: Config, since: str | None = None, names: S
     summary = HarvestSummary(since=plan.window.since)
     for connector in plan.connectors:
         summary.sources.append(harvest_source(store, connector, plan.window, config.harvest.page_size, progress))
-    summary.drafts = redraft_if_changed(store, config, now=plan.window.started_at, rules=plan.rules)
+    if plan.team is None:
+        summary.drafts = redraft_if_changed(store, config, now=plan.window.started_at, rules=plan.rules)
+    else:
+        summary.member_drafts = draft_for_members(store, config, plan.team, plan.window.started_at, plan.rules)
+        summary.drafts = DraftCounts.combine(list(summary.member_drafts.values()))
     return summary
+
+
+def draft_for_members(store: Store, config: Config, team: Team, now: datetime,
+                      rules: Sequence | None = None) -> dict[str, DraftCounts]:
+    """Each member's drafting pass over their own records, in their own drafts."""
+    return {m.key: redraft_if_changed(store.for_owner(m.key), member_config(config, m), now=now, rules=rules)
+            for m in team.members}

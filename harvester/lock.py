@@ -140,9 +140,9 @@ def hold_advisory_harvest_lock(store: "Store") -> Iterator[None]:
     from harvester.store.locks import advisory_key, describe_advisory_holder, release_advisory_lock, try_advisory_lock
 
     with store.engine.connect() as conn:
-        key = advisory_key(conn, STORE_LOCK_PURPOSE, store.owner)
+        key = advisory_key(conn, STORE_LOCK_PURPOSE, store.harvest_owner)
         if not try_advisory_lock(conn, key):
-            raise LockHeldError(f"Another harvest is running (database lock on {store.label} for {store.owner} "
+            raise LockHeldError(f"Another harvest is running (database lock on {store.label} for {store.harvest_owner} "
                                 f"held{describe_advisory_holder(conn, key)}); this run exits without harvesting.")
         try:
             yield
@@ -160,7 +160,7 @@ def lock_is_held(path: Path, store: "Store | None" = None) -> bool:
         from harvester.store.locks import advisory_key, release_advisory_lock, try_advisory_lock
 
         with store.engine.connect() as conn:
-            key = advisory_key(conn, STORE_LOCK_PURPOSE, store.owner)
+            key = advisory_key(conn, STORE_LOCK_PURPOSE, store.harvest_owner)
             if not try_advisory_lock(conn, key):
                 return True
             release_advisory_lock(conn, key)

@@ -18,6 +18,7 @@ from harvester.store import Store
 
 if TYPE_CHECKING:
     from harvester.harvest import HarvestPlan, HarvestSummary
+    from harvester.team import Team
 
 LOG_FILENAME = "harvester.log"
 TODAY_ENV = "HARVESTER_TODAY"
@@ -136,6 +137,7 @@ class NightlyResult:
     failed_setup: dict[str, str] = field(default_factory=dict)  # connectors that could not be built
     digest: DigestStep | None = None
     full_reread: bool = False  # this run read every source again over the whole window
+    member_digests: dict[str, DigestStep] = field(default_factory=dict)  # a team's digests, by member key
 
     @property
     def ok(self) -> bool:
@@ -147,7 +149,9 @@ class NightlyResult:
         return {"ok": self.ok, "today": self.today.isoformat(), "full_reread": self.full_reread, "harvest": harvest,
                 "setup_errors": [{"source": k, "error": v} for k, v in sorted(self.failed_setup.items())],
                 "digest": None if self.digest is None else
-                {"status": self.digest.status, "detail": self.digest.detail, "week": self.digest.week}}
+                {"status": self.digest.status, "detail": self.digest.detail, "week": self.digest.week},
+                **({"member_digests": {key: {"status": d.status, "detail": d.detail}
+                                       for key, d in self.member_digests.items()}} if self.member_digests else {})}
 
 
 @dataclass
@@ -196,7 +200,12 @@ def run_nightly(store: Store, config: Config, plan: NightlyPlan, today: date, pr
     d = result.summary.drafts
     if d is not None:
         log.info("drafts: %d new, %d updated, %d unchanged", d.new, d.updated, d.unchanged)
-    result.digest = send_digest_if_due(store, config, plan.settings, today)
+    team = plan.harvest.team
+    if team is None:
+        result.digest = send_digest_if_due(store, config, plan.settings, today)
+    else:
+        result.member_digests = send_member_digests(store, config, team, plan.settings, today)
+        result.digest = combine_digest_steps(result.member_digests)
     if result.digest.status in ("not_today", "disabled"):
         log.info("digest: %s", result.digest.detail)
     return result
@@ -222,9 +231,40 @@ def full_reread_due(store: Store, settings: NightlySettings, today: date) -> boo
     return (today - previous).days > 7
 
 
-def send_digest_if_due(store: Store, config: Config, settings: NightlySettings, today: date) -> DigestStep:
+def send_member_digests(store: Store, config: Config, team: "Team", settings: NightlySettings,
+                        today: date) -> dict[str, DigestStep]:
+    """Each member's digest of their own drafts, to their own address; one failed delivery
+    does not stop the others'."""
+    from harvester.team import member_config
+
+    steps = {}
+    for member in team.members:
+        steps[member.key] = send_digest_if_due(store.for_owner(member.key), member_config(config, member), settings,
+                                               today, to=(member.settings.email,))
+        if steps[member.key].status == "failed":
+            log.error("digest for %s not sent: %s", member.key, steps[member.key].detail)
+    return steps
+
+
+def combine_digest_steps(steps: dict[str, DigestStep]) -> DigestStep:
+    """One line for the members' digests: failed when any failed, naming whose."""
+    statuses = {s.status for s in steps.values()}
+    week = next(iter(steps.values())).week if steps else ""
+    if len(statuses) == 1:
+        only = next(iter(steps.values()))
+        return DigestStep(only.status, only.detail if only.status in ("not_today", "disabled") else
+                          f"{only.status.replace('_', ' ')} for all {len(steps)} members", week)
+    failed = [key for key, s in steps.items() if s.status == "failed"]
+    counts = ", ".join(f"{sum(s.status == status for s in steps.values())} {status.replace('_', ' ')}"
+                       for status in sorted(statuses))
+    detail = counts + (f"; not delivered to {', '.join(failed)} (see `harvester status`)" if failed else "")
+    return DigestStep("failed" if failed else "sent", detail, week)
+
+
+def send_digest_if_due(store: Store, config: Config, settings: NightlySettings, today: date,
+                       to: tuple[str, ...] | None = None) -> DigestStep:
     from harvester.digest.build import iso_week
-    from harvester.digest.mail import last_sent, send_digest
+    from harvester.digest.mail import last_sent, record_failed, send_digest
     from harvester.digest.model import load_digest_settings
 
     week = iso_week(today)
@@ -239,9 +279,13 @@ def send_digest_if_due(store: Store, config: Config, settings: NightlySettings, 
         log.info("digest for %s already sent at %s", week, previous.get("sent_at"))
         return DigestStep("already_sent", f"already sent for {week} at {previous.get('sent_at')}", week)
     try:
-        outcome = send_digest(store, config, load_digest_settings(config), today=today)
+        digest_settings = load_digest_settings(config)
+        if to is not None:
+            digest_settings = replace(digest_settings, to=to)
+        outcome = send_digest(store, config, digest_settings, today=today)
     except HarvesterError as exc:
         log.error("digest not sent: %s", exc)
+        record_failed(store, week, str(exc))
         return DigestStep("failed", str(exc), week)
     if outcome.status == "empty":
         log.info("digest for %s: nothing pending and no check-ins; nothing sent", week)

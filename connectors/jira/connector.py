@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, Watermark
 from harvester.connectors.jira.parse import (BASE_FIELDS, MAX_UTC_OFFSET, build_jql, dedupe_key, format_jql_time, load_zone,
-                                             parse_issue, parse_jira_time, user_ids)
+                                             parse_issue, parse_jira_time, quote_jql, user_ids)
 from harvester.errors import AuthError, ConfigError, ConnectorError, TransientError
 from harvester.models import Cursor, Record, utcnow
 from harvester.redact import quote_server_message, remember_basic_credential
@@ -80,6 +80,7 @@ class JiraSettings:
 
 
 class JiraConnector(Connector):
+    reads_for_team = True
     type_name = "jira"
     settings_class = JiraSettings
     streams = ("issues",)
@@ -205,11 +206,22 @@ class JiraConnector(Connector):
             self.load_profile(cursor)
             zone = load_zone(self._profile.get("time_zone"))
             watermark = self.watermark(stream)
-            jql = build_jql(self.settings.jql, self.settings.projects, format_jql_time(window.since, zone),
+            jql = build_jql(self.scope(), self.settings.projects, format_jql_time(window.since, zone),
                             format_jql_time(watermark.start(cursor, window), zone))
             me = frozenset(self._profile.get("me") or ())
             parse = lambda issue: parse_issue(issue, self.instance, self.settings.site, me, self.settings)  # noqa: E731
             yield from watermark.unseen(cursor, self.parse_each(self.search(jql), parse))
+
+    def scope(self) -> str:
+        """Whose issues: the configured JQL, else for a team one query over every member's
+        account (`jira` in [team]), else the token's own."""
+        if self.settings.jql or not self.members:
+            return self.settings.jql
+        accounts = sorted({m.settings.jira for m in self.members if m.settings.jira})
+        if not accounts:
+            raise ConfigError(f"{self.where}: no member of the team has a Jira account. Set jira (their account id) "
+                              "for each member in [team], or set jql in this table.")
+        return f"assignee in ({', '.join(quote_jql(a) for a in accounts)})"
 
     def search(self, jql: str) -> Iterator[dict]:
         if self.deployment() == "cloud":

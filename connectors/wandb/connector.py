@@ -83,6 +83,7 @@ class RunProgress:
 
 
 class WandbConnector(Connector):
+    reads_for_team = True  # one runs filter names every member's username
     type_name = "wandb"
     settings_class = WandbSettings
     streams = ("runs", "registry")

@@ -13,9 +13,11 @@ from harvester.cli.app import App, HarvesterGroup
 @click.group(cls=HarvesterGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar=None,
               help="Config file (default: $HARVESTER_CONFIG, ./harvester.toml, then the app dir).")
+@click.option("--member", "member_name", metavar="EMAIL", default=None,
+              help="Team mode: act as this member (default: $HARVESTER_MEMBER, then your login's os_user in [team]).")
 @click.version_option(package_name="harvester")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, member_name: str | None) -> None:
     """Harvest MLflow, W&B, GitHub, GitLab, Jira and Linear into draft accomplishments you confirm.
 
     \b
@@ -24,7 +26,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
              harvester drafts list
     Sample:  harvester demo        (no account or server needed)
     """
-    ctx.obj = App(config_path)
+    ctx.obj = App(config_path, member_name)
 
 
 def register_commands() -> None:

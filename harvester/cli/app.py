@@ -50,13 +50,18 @@ def describe_storage_fault(exc: Exception, app: Any) -> str | None:
 
 
 class App:
-    def __init__(self, config_path: str | None):
+    """What a command works with, read when first asked for: the config, the team (when a
+    [team] table names one), the member a command acts as, and the store."""
+
+    def __init__(self, config_path: str | None, member_name: str | None = None):
         self.config_path = config_path
+        self.member_name = member_name
         self._config = None
-        self._store = None
+        self._team = False  # not read yet
+        self._stores: dict[str, Any] = {}
 
     @property
-    def config(self):
+    def base_config(self):
         if self._config is None:
             from harvester.config import load_config
 
@@ -64,15 +69,64 @@ class App:
         return self._config
 
     @property
+    def team(self):
+        if self._team is False:
+            from harvester.team import load_team
+
+            self._team = load_team(self.base_config)
+        return self._team
+
+    @property
+    def member(self):
+        """The member this command acts as (team mode), resolved on first use; None alone."""
+        if self.team is None:
+            return None
+        from harvester.team import resolve_member
+
+        return resolve_member(self.team, self.member_name)
+
+    @property
+    def config(self):
+        """The config, with [identity] the member's in team mode, once that member is known."""
+        if self.team is None:
+            return self.base_config
+        from harvester.errors import ConfigError
+        from harvester.team import member_config
+
+        try:
+            return member_config(self.base_config, self.member)
+        except ConfigError:
+            return self.base_config  # commands that need a member say so through `store`
+
+    @property
     def store(self):
-        if self._store is None:
+        """The store as the one user, or as the member this command acts as."""
+        team = self.team
+        if team is None:
+            return self.open_store(self.base_config.identity.owner)
+        return self.open_store(self.member.key, harvest_owner=team.key)
+
+    @property
+    def harvest_store(self):
+        """The store a harvest writes to: in team mode the team's, which files every record
+        under the member it belongs to."""
+        team = self.team
+        if team is None:
+            return self.store
+        from harvester.team import record_owners
+
+        return self.open_store(team.key, record_owners=record_owners(team))
+
+    def open_store(self, owner: str, **scope):
+        if owner not in self._stores:
             from harvester.store import open_store
 
-            self._store = open_store(self.config.store_url, self.config.identity.owner)
+            store = open_store(self.base_config.store_url, owner, **scope)
+            self._stores[owner] = store
             ctx = click.get_current_context(silent=True)
             if ctx is not None:  # connections end with the command (SQLite tidies its -wal file)
-                ctx.find_root().call_on_close(self._store.close)
-        return self._store
+                ctx.find_root().call_on_close(store.close)
+        return self._stores[owner]
 
 
 pass_app = click.make_pass_decorator(App)

@@ -61,6 +61,8 @@ def print_summary(summary, review_hint: bool = True, log_path=None, command: str
     if d.skipped:
         say("Drafts: nothing new to draft (no record or rule setting changed since the last pass).")
         return
+    for key, counts in summary.member_drafts.items():
+        say(f"  {key}: {counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged")
     set_aside = f", {d.superseded} set aside (now part of another draft)" if d.superseded else ""
     say(f"Drafts: {d.new} new, {d.updated} updated, {d.unchanged} unchanged, "
                f"{d.kept} already decided or edited{set_aside}.")
@@ -85,15 +87,16 @@ def register(cli: click.Group) -> None:
 
         from harvester.nightly import load_nightly_settings, setup_logging
 
-        plan = plan_harvest(app.config, since, list(sources) or None)  # config errors surface before any write
-        log_path = setup_logging(load_nightly_settings(app.config))
+        config = app.base_config
+        plan = plan_harvest(config, since, list(sources) or None)  # config errors surface before any write
+        log_path = setup_logging(load_nightly_settings(config))
         line = ProgressLine(interactive() if progress is None else progress)
-        with harvest_lock(app_lock_path(app.config.store_url), store=lambda: app.store):
+        with harvest_lock(app_lock_path(config.store_url), store=lambda: app.harvest_store):
             try:
-                summary = run_harvest(app.store, app.config, progress=line, plan=plan)
+                summary = run_harvest(app.harvest_store, config, progress=line, plan=plan)
             finally:
                 line.done()
-        without_mine = sources_without_my_records(app.store, summary)
+        without_mine = sources_without_my_records(app.store, summary) if plan.team is None else []
         if as_json:
             echo_json({**summary.as_json(), "sources_without_my_records": list(without_mine)})
         else:
@@ -110,8 +113,16 @@ def register(cli: click.Group) -> None:
         Confirmed, rejected and edited drafts stay exactly as they are."""
         from harvester.drafting.redraft import load_rules, redraft as run_redraft
 
-        rules = load_rules(app.config)
-        counts = run_redraft(app.store, app.config, rules=rules)
+        rules = load_rules(app.base_config)
+        if app.team is None:
+            counts = run_redraft(app.store, app.config, rules=rules)
+        else:
+            from harvester.drafting.redraft import DraftCounts
+            from harvester.team import member_config
+
+            counts = DraftCounts.combine([run_redraft(app.harvest_store.for_owner(m.key),
+                                                      member_config(app.base_config, m), rules=rules)
+                                          for m in app.team.members])
         if as_json:
             echo_json({"findings": counts.findings, "new": counts.new, "updated": counts.updated,
                        "unchanged": counts.unchanged, "kept": counts.kept, "superseded": counts.superseded})

@@ -25,6 +25,9 @@ def print_nightly(result, command: str = "harvester") -> None:
     if result.digest is not None:
         say(f"Digest ({result.digest.week}): {result.digest.status.replace('_', ' ')}"
                    f"{' - ' + result.digest.detail if result.digest.detail else ''}")
+        if len({d.status for d in result.member_digests.values()}) > 1:
+            for key, step in result.member_digests.items():
+                say(f"  {key}: {step.status.replace('_', ' ')}{' - ' + step.detail if step.detail else ''}")
 
 
 def print_failures(result) -> None:
@@ -70,15 +73,16 @@ def register(cli: click.Group) -> None:
                                        today_for_schedule)
 
         log = logging.getLogger("harvester")
-        setup_logging(load_nightly_settings(app.config))
+        config = app.base_config
+        setup_logging(load_nightly_settings(config))
         try:
             day = today_for_schedule(today)
-            plan = plan_nightly(app.config)  # config errors surface before the lock or any write
-            with harvest_lock(app_lock_path(app.config.store_url), store=lambda: app.store):
-                log.info("nightly started: config %s, day %s", app.config.label, day.isoformat())
+            plan = plan_nightly(config)  # config errors surface before the lock or any write
+            with harvest_lock(app_lock_path(config.store_url), store=lambda: app.harvest_store):
+                log.info("nightly started: config %s, day %s", config.label, day.isoformat())
                 line = ProgressLine(interactive() if progress is None else progress)
                 try:
-                    result = run_nightly(app.store, app.config, plan, day, progress=line)
+                    result = run_nightly(app.harvest_store, config, plan, day, progress=line)
                 finally:
                     line.done()
         except LockHeldError as exc:
@@ -110,7 +114,7 @@ def register(cli: click.Group) -> None:
 
         from harvester.status import collect_status
 
-        info = collect_status(app.store, app.config)
+        info = collect_status(*status_scope(app))
         command = command_prefix(app.config)
         if as_json:
             echo_json(info)
@@ -136,11 +140,31 @@ def register(cli: click.Group) -> None:
         say(f"Pending drafts: {info['pending_drafts']}"
                    + (f"  (review: {command} drafts list)" if info["pending_drafts"] else ""))
         last = info["last_digest"]
-        if last:
+        if "members" in info:
+            pass  # each member's digest is listed below
+        elif last:
             say(f"Last digest: week {last.get('week')}, sent {str(last.get('sent_at', ''))[:16].replace('T', ' ')}"
                        f" UTC to {', '.join(last.get('to') or [])} ({plural(last.get('drafts', 0), 'draft')}, "
                        f"{plural(last.get('checkins', 0), 'check-in')})")
         else:
             say("Last digest: never sent")
+        for m in info.get("members", []):
+            last = m["last_digest"] or {}
+            sent = f"sent {str(last.get('sent_at', ''))[:16].replace('T', ' ')} UTC" if last else "never sent"
+            say(f"  {m['member']}: {m['pending_drafts']} pending; digest {sent}"
+                + (f"; last delivery failed: {m['digest_error']}" if m.get("digest_error") else ""))
         say(f"Digest day: {info['digest_weekday']}.  Nightly running now: "
                    f"{'yes' if info['nightly_running'] else 'no'}.  Log: {info['log_file']}  Lock: {info['lock_file']}")
+
+
+def status_scope(app):
+    """(store, config, members): one user's or one member's status; in team mode without a
+    member named, the team's, with every member's drafts and digest."""
+    from harvester.errors import ConfigError
+
+    if app.team is None or app.member_name:
+        return app.store, app.config, None
+    try:
+        return app.store, app.config, None
+    except ConfigError:
+        return app.harvest_store, app.base_config, app.team.members

@@ -10,8 +10,8 @@ from typing import Any
 
 from harvester.config import Config, read_secret
 from harvester.digest.build import build_digest
-from harvester.digest.model import (CHECKINS_ASKED_KEY, LAST_SENT_KEY, Digest, DigestSettings, SendOutcome,
-                                    check_send_settings)
+from harvester.digest.model import (CHECKINS_ASKED_KEY, LAST_FAILED_KEY, LAST_SENT_KEY, Digest, DigestSettings,
+                                    SendOutcome, check_send_settings)
 from harvester.digest.render import render_html, render_text
 from harvester.drafting.wording.numbers import plural
 from harvester.errors import HarvesterError
@@ -82,7 +82,8 @@ def send_message(message, settings: DigestSettings, config: Config) -> None:
         raise DigestSendError(f"{where}: {target}: {hint} ({exc}).") from None
     except smtplib.SMTPRecipientsRefused as exc:
         refused = ", ".join(sorted(exc.recipients))
-        raise DigestSendError(f"{where}: the SMTP server {target} refused the recipients {refused}. Check to.") from None
+        raise DigestSendError(f"{where}: the SMTP server {target} refused the recipients {refused}. Check to "
+                              "(for a team: the member's email in [team]).") from None
     except smtplib.SMTPSenderRefused as exc:
         raise DigestSendError(f"{where}: the SMTP server {target} refused the sender {exc.sender!r} "
                               f"({_reply(exc)}). Check from.") from None
@@ -135,3 +136,11 @@ def record_sent(store: Store, digest: Digest, settings: DigestSettings, now: dat
 
 def last_sent(store: Store) -> dict[str, Any] | None:
     return store.get_state(LAST_SENT_KEY)
+
+
+def record_failed(store: Store, week: str, error: str, now: datetime | None = None) -> None:
+    store.set_state(LAST_FAILED_KEY, {"week": week, "at": (now or utcnow()).isoformat(), "error": error})
+
+
+def last_failed(store: Store) -> dict[str, Any] | None:
+    return store.get_state(LAST_FAILED_KEY)

@@ -15,6 +15,7 @@ from harvester.settings import build_settings, setting
 SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 LAST_SENT_KEY = "digest.last_sent"
+LAST_FAILED_KEY = "digest.last_failed"
 CHECKINS_ASKED_KEY = "digest.checkins_asked"
 
 

@@ -20,7 +20,7 @@ from harvester.rules.base import DetectContext, RecordGroup, Rule, detect_in_gro
 from harvester.rules.metric_names import metric_family
 from harvester.safe_text import one_line
 from harvester.store import Store
-from harvester.store.state import DRAFTED_INPUTS_KEY, RECORDS_VERSION_KEY
+from harvester.store.state import DRAFTED_INPUTS_KEY
 from harvester.drafting.wording import MetricNames, Mention, Story, word_story
 
 # Facts that hold words a person wrote (PR titles, ticket summaries, labels): the only text tags read.
@@ -38,6 +38,17 @@ class DraftCounts:
     skipped: bool = False  # nothing the rules read had changed since the last pass
     held: tuple[str, ...] = ()  # sources whose last harvest did not complete: their drafts wait
     by_source: Counter = field(default_factory=Counter)
+
+    @classmethod
+    def combine(cls, counts: Sequence["DraftCounts"]) -> "DraftCounts":
+        """The counts of several members' passes as one."""
+        total = cls(skipped=bool(counts) and all(c.skipped for c in counts))
+        for c in counts:
+            for name in ("new", "updated", "unchanged", "kept", "superseded", "findings"):
+                setattr(total, name, getattr(total, name) + getattr(c, name))
+            total.by_source.update(c.by_source)
+        total.held = tuple(sorted({s for c in counts for s in c.held}))
+        return total
 
     def add(self, outcome: str, source: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -159,7 +170,7 @@ def drafting_inputs(rules: Sequence[Rule], framework: Framework, names: MetricNa
 def drafting_state(store: Store, rules: Sequence[Rule], framework: Framework, names: MetricNames) -> dict:
     """What a drafting pass now would be computed from; saved after each complete pass. The
     sources held back count: a pass after one of them completes again must run."""
-    return {"inputs": drafting_inputs(rules, framework, names), "records": store.get_state(RECORDS_VERSION_KEY),
+    return {"inputs": drafting_inputs(rules, framework, names), "records": store.records_version(),
             "held": sorted(store.unfinished_sources())}
 
 

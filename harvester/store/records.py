@@ -11,6 +11,7 @@ from harvester.models import Cursor, Record, ensure_utc, utcnow
 from harvester.store import schema
 from harvester.store.rows import differs, row_to_record
 from harvester.store.state import RECORDS_VERSION_KEY
+from harvester.store.team_scope import RecordOwners
 from harvester.store.upsert import upsert_rows
 from harvester.store.values import as_stored
 
@@ -21,6 +22,8 @@ RULE_FIELDS = ("subject", "occurred_at", "actor", "mine", "title", "url", "attri
 class RecordsMixin:
     engine: sa.Engine
     owner: str
+    harvest_owner: str  # the owner of cursors, harvest runs and the records version: the team's in team mode
+    record_owners: RecordOwners | None  # set on a team's harvest: records go to the member they belong to
 
     def save_page(self, records: Sequence[Record], cursor: Cursor | None) -> int:
         """Upsert a page of records and the cursor that follows it, in one transaction.
@@ -30,45 +33,61 @@ class RecordsMixin:
         drafting is never skipped over records it has not seen, even after a crash between
         harvest and drafting or a change committed while a drafting pass was running."""
         with self.engine.begin() as conn:
-            changed = self.count_changed(conn, records)
+            changed, moved = self.count_changed(conn, records)
+            self.delete_moved_records(conn, moved)
             self.upsert_records(conn, records)
             if changed:
-                upsert_rows(conn, schema.app_state, [{"owner": self.owner, "key": RECORDS_VERSION_KEY,
+                upsert_rows(conn, schema.app_state, [{"owner": self.harvest_owner, "key": RECORDS_VERSION_KEY,
                                                       "value": uuid.uuid4().hex, "updated_at": utcnow()}],
                             key=("owner", "key"))
             if cursor is not None:
                 self.save_cursor(conn, cursor)
         return changed
 
-    def count_changed(self, conn: sa.Connection, records: Sequence[Record]) -> int:
-        """Records that are new, or differ from the stored ones in a field rules read (not the payload)."""
+    def owner_of(self, record: Record) -> str:
+        return self.record_owners.owner_of(record) if self.record_owners else self.owner
+
+    def count_changed(self, conn: sa.Connection, records: Sequence[Record]) -> tuple[int, list[int]]:
+        """Records that are new, or differ from the stored ones in a field rules read (not the
+        payload) or in whom they belong to; and the ids of stored rows of a record now
+        belonging to another member (a ticket reassigned), which the new row replaces."""
         t = schema.records
+        owners = self.record_owners.owners if self.record_owners else (self.owner,)
         by_kind: dict[tuple[str, str], dict[str, Record]] = {}
         for r in records:
             by_kind.setdefault((r.source, r.kind), {})[r.external_id] = r
-        changed = 0
+        changed, moved = 0, []
         dialect = conn.dialect.name
         for (source, kind), page in by_kind.items():
-            stored = {}
+            stored: dict[str, list] = {}
             ids = list(page)
             for i in range(0, len(ids), 500):
-                q = sa.select(*[t.c[c] for c in ("external_id", *RULE_FIELDS)]).where(
-                    t.c.owner == self.owner, t.c.source == source, t.c.kind == kind,
+                q = sa.select(*[t.c[c] for c in ("id", "owner", "external_id", *RULE_FIELDS)]).where(
+                    t.c.owner.in_(owners), t.c.source == source, t.c.kind == kind,
                     t.c.external_id.in_(ids[i:i + 500]))
-                stored.update({row["external_id"]: row for row in conn.execute(q).mappings()})
+                for row in conn.execute(q).mappings():
+                    stored.setdefault(row["external_id"], []).append(row)
             for external_id, r in page.items():
-                row = stored.get(as_stored(external_id, dialect))
+                owner = self.owner_of(r)
+                rows = stored.get(as_stored(external_id, dialect), [])
+                moved += [row["id"] for row in rows if row["owner"] != owner]
+                row = next((row for row in rows if row["owner"] == owner), None)
                 changed += row is None or any(differs(row[c], as_stored(getattr(r, c), dialect)) for c in RULE_FIELDS)
-        return changed
+        return changed, moved
+
+    def delete_moved_records(self, conn: sa.Connection, ids: Sequence[int]) -> None:
+        t = schema.records
+        for i in range(0, len(ids), 500):
+            conn.execute(t.delete().where(t.c.id.in_(ids[i:i + 500])))
 
     def upsert_records(self, conn: sa.Connection, records: Sequence[Record]) -> None:
         if not records:
             return
         now = utcnow()
-        latest: dict[tuple, dict[str, Any]] = {}
+        latest: dict[tuple, dict[str, Any]] = {}  # the last of a record the page holds twice
         for r in records:
             latest[r.key] = {
-                "owner": self.owner, "source": r.source, "kind": r.kind, "external_id": r.external_id,
+                "owner": self.owner_of(r), "source": r.source, "kind": r.kind, "external_id": r.external_id,
                 "subject": r.subject, "occurred_at": ensure_utc(r.occurred_at), "actor": r.actor,
                 "mine": r.mine, "title": r.title, "url": r.url, "attributes": dict(r.attributes),
                 "payload": dict(r.payload), "fetched_at": now,
@@ -78,7 +97,7 @@ class RecordsMixin:
 
     def save_cursor(self, conn: sa.Connection, cursor: Cursor) -> None:
         row = {
-            "owner": self.owner, "source": cursor.source, "stream": cursor.stream, "value": cursor.value,
+            "owner": self.harvest_owner, "source": cursor.source, "stream": cursor.stream, "value": cursor.value,
             "seen_ids": sorted(cursor.seen_ids), "state": dict(cursor.state), "updated_at": utcnow(),
         }
         upsert_rows(conn, schema.cursors, [row], key=("owner", "source", "stream"))
@@ -87,7 +106,7 @@ class RecordsMixin:
         t = schema.cursors
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(t).where(
-                t.c.owner == self.owner, t.c.source == source, t.c.stream == stream)).mappings().first()
+                t.c.owner == self.harvest_owner, t.c.source == source, t.c.stream == stream)).mappings().first()
         if row is None:
             return None
         return Cursor(source=source, stream=stream, value=row["value"], seen_ids=frozenset(row["seen_ids"]),

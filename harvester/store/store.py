@@ -22,10 +22,12 @@ from harvester.store.records import RecordsMixin
 from harvester.store.sqlite import (listen_for_pragmas, refuse_foreign_database, resolve_sqlite_file,
                                     use_write_ahead_log)
 from harvester.store.state import RunLogMixin
+from harvester.store.team_scope import RecordOwners
 from harvester.store.values import dump_json, dump_json_for_postgresql
 
 
-def open_store(url: str, owner: str, read_only: bool = False) -> "Store":
+def open_store(url: str, owner: str, read_only: bool = False, harvest_owner: str | None = None,
+               record_owners: RecordOwners | None = None) -> "Store":
     """Open the store at `url`, creating or migrating it when it can be written.
 
     A SQLite file that cannot be written (the file, or its folder), or a URL with mode=ro, is
@@ -66,7 +68,7 @@ def open_store(url: str, owner: str, read_only: bool = False) -> "Store":
         engine.dispose()
         raise
     return Store(engine, owner, label=label, sqlite_path=sqlite_file.path if sqlite_file else None,
-                 read_only_reason=reason)
+                 read_only_reason=reason, harvest_owner=harvest_owner, record_owners=record_owners)
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -96,15 +98,23 @@ def _start_read_only_sessions(dbapi_conn, _record) -> None:
 
 class Store(RecordsMixin, FindingsMixin, DraftsMixin, JournalMixin, AuditMixin, RunLogMixin):
     def __init__(self, engine: sa.Engine, owner: str, label: str = "", sqlite_path: Path | None = None,
-                 read_only_reason: str = ""):
+                 read_only_reason: str = "", harvest_owner: str | None = None,
+                 record_owners: RecordOwners | None = None):
         self.engine = engine
         self.owner = owner
+        self.harvest_owner = harvest_owner or owner
+        self.record_owners = record_owners
         self.label = label or hide_password(engine.url)  # the URL, password hidden
         self.sqlite_path = sqlite_path  # the database file, for a SQLite store on disk
         self.read_only_reason = read_only_reason  # why writes are refused; "" when writable
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def for_owner(self, owner: str) -> "Store":
+        """The same database seen as another owner (a team member), sharing this engine."""
+        return Store(self.engine, owner, label=self.label, sqlite_path=self.sqlite_path,
+                     read_only_reason=self.read_only_reason, harvest_owner=self.harvest_owner)
 
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:

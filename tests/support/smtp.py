@@ -23,6 +23,13 @@ class SmtpSink:
     port: int
     received: list[Received] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    refused: set[str] = field(default_factory=set)  # recipients answered "550 no such user"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refused:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
@@ -46,12 +53,12 @@ def password_authenticator(sink: SmtpSink, user: str, password: str):
 
 @contextmanager
 def smtp_server(user: str | None = None, password: str | None = None, tls: str = "none",
-                certificate: "Certificate | None" = None) -> Iterator[SmtpSink]:
+                certificate: "Certificate | None" = None, refuse: tuple[str, ...] = ()) -> Iterator[SmtpSink]:
     """SMTP on 127.0.0.1 and a free port; `tls` "starttls" or "ssl" needs a `certificate`.
     With `user`, AUTH is required (after STARTTLS when `tls` is "starttls")."""
     from aiosmtpd.controller import Controller
 
-    sink = SmtpSink(port=free_port())
+    sink = SmtpSink(port=free_port(), refused={r.lower() for r in refuse})
     kwargs: dict = {}
     if tls != "none":
         context = certificate.server_context()
