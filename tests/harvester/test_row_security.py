@@ -243,6 +243,28 @@ def test_revoking_a_member_ends_their_access_and_twice_is_harmless(team, databas
 
 
 @on_postgresql
+def test_a_role_with_privileges_elsewhere_is_kept_but_loses_this_store(team, database_url):
+    admin, roles = team
+    elsewhere = f"t_{uuid.uuid4().hex[:12]}_other"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{elsewhere}"'))
+        conn.execute(sa.text(f'CREATE TABLE "{elsewhere}".notes (id integer)'))
+        conn.execute(sa.text(f'GRANT SELECT ON "{elsewhere}".notes TO "{roles[ADA]}"'))
+    try:
+        revoked = revoke_member(admin, roles[ADA])
+        assert revoked is not None and revoked.owner == ADA and not revoked.role_dropped
+        engine = sa.create_engine(member_url(database_url, roles[ADA]))
+        try:
+            with engine.connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="does not exist"):
+                conn.execute(sa.text("SELECT * FROM drafts"))  # without USAGE on the schema, not even its name
+        finally:
+            engine.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{elsewhere}" CASCADE'))
+
+
+@on_postgresql
 @pytest.mark.parametrize("name", ['x"; DROP TABLE drafts; --', "Ada", "pg_ada", "1ada", "a" * 64, ""])
 def test_role_names_that_are_not_plain_identifiers_are_refused(team, name):
     admin, _ = team
