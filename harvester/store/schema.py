@@ -150,6 +150,16 @@ audit_events = sa.Table(
     sa.Index("ix_audit_events_item", "owner", "item_type", "item_id"),
 )
 
+# Which PostgreSQL role is which team member (`owner` key): row-level security reads it
+# (harvester.store.row_security). Unused on SQLite.
+team_members = sa.Table(
+    "team_members", metadata,
+    sa.Column("db_role", SafeString(63), primary_key=True),
+    sa.Column("owner", SafeString(200), nullable=False),
+    sa.Column("added_at", UTC, nullable=False),
+    sa.UniqueConstraint("owner", name="uq_team_members_owner"),
+)
+
 # Full-text search structures (migration 6) are dialect-specific and not Tables here:
 # SQLite FTS5 tables entries_fts/drafts_fts with their triggers, or PostgreSQL GIN indexes
 # ix_entries_search/ix_drafts_search. See harvester/store/migrations/m006_search_index.py.
