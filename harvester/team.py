@@ -34,7 +34,8 @@ class MemberSettings:
     gitlab: str = setting("", "their GitLab username")
     jira: str = setting("", "their Jira Cloud account id (or Server/Data Center username)")
     os_user: str = setting("", "their login on the machine, so commands they run act as them without --member")
-    db_role: str = setting("", "their PostgreSQL role (default: harvester_ plus the e-mail's local part)")
+    db_role: str = setting("", "their PostgreSQL role (default: harvester_ plus their e-mail, e.g. "
+                               "harvester_ada_example_com)")
 
     def __post_init__(self):
         if "@" not in self.email or self.email.strip() != self.email or ":" in self.email:
@@ -70,10 +71,9 @@ class Member:
 
     @property
     def db_role(self) -> str:
-        if self.settings.db_role:
-            return self.settings.db_role
-        local = re.sub(r"[^a-z0-9_]", "_", self.key.split("@", 1)[0])
-        return f"harvester_{local}"[:63]
+        from harvester.store.row_security import default_role_name
+
+        return self.settings.db_role or default_role_name(self.key)
 
     def answers_to(self, name: str) -> bool:
         wanted = name.strip().lower()

@@ -190,3 +190,53 @@ def test_a_source_that_cannot_read_for_a_team_is_named(tmp_path):
     assert result.exit_code != 0
     assert "a github connector cannot harvest for a team yet" in result.output
     assert "mlflow" in result.output and "jira" in result.output
+
+
+def test_on_postgresql_a_member_connected_as_their_role_reads_only_their_own(mlflow_server, mlflow_env,
+                                                                             database_url, tmp_path, monkeypatch):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row-level security is PostgreSQL's")
+    monkeypatch.delenv("HARVESTER_MEMBER", raising=False)
+    uid = uuid.uuid4().hex[:8]
+    seed_campaigns(MlflowSeeder(mlflow_server.client()), uid)
+    admin_dir, ada_dir = tmp_path / "admin", tmp_path / "ada"
+    admin_dir.mkdir()
+    ada_dir.mkdir()
+    admin = team_config(admin_dir, mlflow_server.url, database_url, uid, 9)
+    roles = {n: f"harvester_{n}_{uid}" for n in RUNS}
+    text = open(admin, encoding="utf-8").read()
+    for name, role in roles.items():
+        text = text.replace(f'os_user = "{name}-login-{uid}"', f'os_user = "{name}-login-{uid}"\ndb_role = "{role}"')
+    open(admin, "w", encoding="utf-8").write(text)
+    try:
+        assert run_cli("--config", admin, "harvest", "--since", "90d").exit_code == 0
+        granted = cli_json(admin, "team", "grant")
+        assert {g["db_role"] for g in granted["granted"]} == set(roles.values())
+        assert cli_json(admin, "team", "grant")["granted"]  # safe to re-run
+
+        ada = str(write_config(ada_dir / "harvester.toml", text.replace(
+            "postgresql+psycopg://postgres@", f"postgresql+psycopg://{roles['ada']}@")))
+        [draft] = cli_json(ada, "drafts", "list", member="ada@example.com")
+        assert draft["subject"] == f"ada-ranking-{uid}"
+        # Acting as bo over ada's connection: the database shows nothing of bo's.
+        assert cli_json(ada, "drafts", "list", member="bo@example.com") == []
+        bo_id = cli_json(admin, "drafts", "list", member="bo@example.com")[0]["id"]
+        refused = run_cli("--config", ada, "--member", "bo@example.com", "drafts", "confirm", str(bo_id))
+        assert refused.exit_code != 0 and "Traceback" not in refused.output
+        assert cli_json(admin, "drafts", "list", member="bo@example.com")[0]["status"] == "pending"
+        status = cli_json(ada, "status", member="ada@example.com")
+        assert status["pending_drafts"] == 1 and status["sources"][0]["status"] == "ok"  # the team's harvest
+
+        removed = cli_json(admin, "team", "remove", "ada@example.com")
+        assert removed["role_dropped"] is True
+        gone = run_cli("--config", ada, "--member", "ada@example.com", "drafts", "list")
+        assert gone.exit_code != 0 and "Traceback" not in gone.output
+    finally:
+        import harvester.store.row_security as rs
+
+        engine = sa.create_engine(database_url)
+        try:
+            for role in roles.values():
+                rs.revoke_member(engine, role)
+        finally:
+            engine.dispose()
