@@ -309,6 +309,8 @@ class MlflowConnector(Connector):
         experiments = self.experiments()
         records = [parse_registry_event(e, runs.get(e.get("run_id") or ""), self.instance, experiments, self.ui_url,
                                         self.handles) for e in events]
+        if self.members:  # a team keeps its members' models, not every colleague's on the server
+            records = [r for r in records if r.mine]
         records.sort(key=lambda r: r.occurred_at)
         yield from records
         state = {m["name"]: previous.get(m["name"], {}) for m in models}

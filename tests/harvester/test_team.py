@@ -64,8 +64,10 @@ def seed_campaigns(seeder: MlflowSeeder, uid: str) -> None:
             seeder.run(exp, f"{name}-{uid}", start + timedelta(days=1 + i), {"val_ndcg_at_10": 0.640 - i * 0.001},
                        {"embedding_dim": [64, 128, 256][i % 3]})
     outside = seeder.experiment(f"zed-ranking-{uid}")  # a colleague outside the team
-    for i in range(4):
-        seeder.run(outside, f"zed-{uid}", start + timedelta(days=i), {"val_ndcg_at_10": 0.6 + i / 100})
+    zed_runs = [seeder.run(outside, f"zed-{uid}", start + timedelta(days=i), {"val_ndcg_at_10": 0.6 + i / 100})
+                for i in range(4)]
+    seeder.model(f"zed-ranker-{uid}")  # the outsider's model, promoted: not the team's to keep
+    seeder.alias(f"zed-ranker-{uid}", "champion", seeder.version(f"zed-ranker-{uid}", zed_runs[-1]))
 
 
 def cli_json(config: str, *args: str, member: str | None = None, code: int = 0):
@@ -86,7 +88,7 @@ def test_one_harvest_serves_three_members_who_each_see_only_their_own(mlflow_ser
 
     [source] = night["harvest"]["sources"]
     assert source["ok"] if "ok" in source else source["error"] is None
-    assert source["records"] == sum(RUNS.values())  # the outsider's runs are not kept
+    assert source["records"] == sum(RUNS.values())  # the outsider's runs and models are not kept
     assert set(night["harvest"]["members"]) == {f"{n}@example.com" for n in RUNS}
     digests = night["member_digests"]
     assert digests["ada@example.com"]["status"] == digests["bo@example.com"]["status"] == "sent"
