@@ -17,15 +17,19 @@ from typing import Any, Callable, Iterator, Mapping
 
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, Watermark
-from harvester.connectors.github.graphql import (PR_DETAILS_QUERY, REVIEWS_QUERY, REVIEWS_QUERY_OLD_IDS,
-                                                graphql_field_missing, graphql_message, graphql_unsupported)
+from harvester.connectors.github.details import PrDetailsReader
+from harvester.connectors.github.graphql import (REVIEWS_QUERY, REVIEWS_QUERY_OLD_IDS, graphql_field_missing,
+                                                graphql_message, graphql_unsupported)
 from harvester.connectors.github.http import GithubHttp, next_link
 from harvester.connectors.coerce import api_time
-from harvester.connectors.github.parse import (PULL_REQUESTS, REVIEWS, as_mapping, details_by_id, dig, id_text,
-                                               int_or_none, item_version, merge_pr_details, parse_deployment,
+from harvester.connectors.github.parse import (PULL_REQUESTS, REVIEWS, as_mapping, dig, int_or_none,
+                                               item_version, parse_deployment,
                                                parse_pull_request, parse_release, parse_review_contribution,
                                                parse_reviewed_pull, parse_time, pr_version, shape_of, web_url)
 from harvester.connectors.github.settings import GithubSettings
+from harvester.connectors.github.team import (TEAM_PR_DETAILS_QUERY, TEAM_PR_DETAILS_QUERY_OLD_IDS,
+                                              TeamSearchProgress, attribute_to_members, check_team_scope,
+                                              fetch_team_pull_requests)
 from harvester.errors import ConnectorError, MalformedItemError
 from harvester.models import Cursor, Record, utcnow
 
@@ -35,7 +39,6 @@ SEARCH_CAP = 1000  # results one search query can return
 CONTRIBUTIONS_SPAN = timedelta(days=365)  # contributionsCollection covers at most one year
 # How far before the watermark, by commit date, the releases list is read (see fetch_repo_events).
 RELEASE_LOOKBACK = timedelta(days=365)
-DETAILS_BATCH = 100  # search items per PR details query: one search page
 
 
 class GithubConnector(Connector):
@@ -43,6 +46,7 @@ class GithubConnector(Connector):
     settings_class = GithubSettings
     streams = ("pull_requests", "reviews", "releases", "deployments")
     description = "GitHub: my merged pull requests, reviews I gave, releases and deployments of listed repos."
+    reads_for_team = True  # one search per organization, attributed by author
 
     def __init__(self, instance, settings: GithubSettings, identity, *,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
@@ -52,11 +56,16 @@ class GithubConnector(Connector):
         self._http: GithubHttp | None = None
         self._me: dict[str, Any] | None = None
         self._repo_state: dict[str, dict] = {}
-        self._details_unavailable = False
+        self.details = PrDetailsReader(self)
+        self.team_read = TeamSearchProgress()
         self._reviews_query = REVIEWS_QUERY
 
     def check(self) -> None:
         read_secret(self.settings.token_env, f"[connectors.{self.instance}] token_env")
+        if self.members:
+            check_team_scope(self)
+            self.details = PrDetailsReader(self, TEAM_PR_DETAILS_QUERY, TEAM_PR_DETAILS_QUERY_OLD_IDS,
+                                           keep_reviews=True)
 
     @property
     def http(self) -> GithubHttp:
@@ -104,7 +113,8 @@ class GithubConnector(Connector):
             return cursor
         watermark = self.watermark("pull_requests")
         horizon = watermark.horizon(datetime.fromisoformat(cursor.value))
-        recent = set(cursor.state.get("recent", ())) | {pr_version(r.external_id, watermark.time_of(r)) for r in page}
+        recent = set(cursor.state.get("recent", ())) | {pr_version(r.external_id, watermark.time_of(r)) for r in page
+                                                         if r.kind == "pull_request"}
         kept = sorted(v for v in recent if datetime.fromisoformat(v.split("@", 1)[1]) > horizon)
         return replace(cursor, state={**cursor.state, "recent": kept})
 
@@ -120,6 +130,12 @@ class GithubConnector(Connector):
 
     def fetch(self, stream: str, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
         self.recall_me(cursor, window)
+        if self.members:
+            if stream == "pull_requests":  # with the reviews members gave on those PRs
+                yield from fetch_team_pull_requests(self, cursor, window)
+            elif stream in ("releases", "deployments") and self.settings.repos:
+                yield from attribute_to_members(self, self.fetch_repo_events(stream, cursor, window))
+            return
         if stream == "pull_requests":
             yield from self.fetch_pull_requests(cursor, window)
         elif stream == "reviews" and self.settings.reviews:
@@ -132,7 +148,8 @@ class GithubConnector(Connector):
 
     def advance_stream_cursor(self, stream, cursor, page, final):
         if stream == "pull_requests":
-            return self.remember_recent(super().advance_cursor(stream, cursor, page, final), page)
+            cursor = self.remember_recent(super().advance_cursor(stream, cursor, page, final), page)
+            return self.team_read.advance(self, cursor) if self.members and final else cursor
         if stream in ("releases", "deployments"):
             if not final or stream not in self._repo_state:
                 return cursor
@@ -186,7 +203,7 @@ class GithubConnector(Connector):
             stored = set(cursor.state.get("recent", ()))
             items = (i for i in items if item_version(i) not in stored)
         if self.settings.pr_details:
-            items = self.with_pr_details(items)
+            items = self.details.add_to(items)
         for record in self.parse_each(items, lambda i: parse_pull_request(i, self.instance, me,
                                                                           self.settings.body_chars)):
             if record.external_id in seen:
@@ -239,39 +256,6 @@ class GithubConnector(Connector):
             log.info("%s: search hit GitHub's %d-result cap; continuing from %s.", self.instance, SEARCH_CAP,
                      api_time(last))
             lower = last
-
-    def with_pr_details(self, items: Iterator[dict]) -> Iterator[dict]:
-        """The search items with additions, deletions, changed files and reviewers, fetched by
-        node id in batches of one search page."""
-        batch: list[dict] = []
-        for item in items:
-            batch.append(item)
-            if len(batch) == DETAILS_BATCH:
-                yield from self.add_pr_details(batch)
-                batch = []
-        if batch:
-            yield from self.add_pr_details(batch)
-
-    def add_pr_details(self, items: list[dict]) -> list[dict]:
-        ids = [i["node_id"] for i in items if isinstance(i.get("node_id"), str)
-               and id_text(i["node_id"]) == i["node_id"] and dig(i, "pull_request", "merged_at")]
-        if not ids or self._details_unavailable:
-            return items
-        try:
-            response = self.http.graphql(PR_DETAILS_QUERY, {"ids": ids})
-        except ConnectorError as exc:
-            if exc.status != 404:
-                raise
-            response = None
-        data = as_mapping(response.data) if response is not None else {}
-        if response is None or graphql_unsupported(data.get("errors")):
-            log.warning("%s: this GitHub server has no GraphQL API; PR sizes and reviewers are left out.",
-                        self.instance)
-            self._details_unavailable = True
-            return items
-        details = details_by_id(dig(data, "data", "nodes"))
-        return [merge_pr_details(item, details.get(item.get("node_id")) if isinstance(item.get("node_id"), str)
-                                 else None) for item in items]
 
     # reviews ----------------------------------------------------------------------------------
 

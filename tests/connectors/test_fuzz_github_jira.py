@@ -31,7 +31,7 @@ from harvester.errors import HarvesterError
 from harvester.models import Record
 from harvester.settings import build_settings
 from tests.support.cli import run_cli, write_config
-from tests.support.github_fake import (BOT, ME, OTHER, T0, FakeGithub, default_details, deployment, graphql_page,
+from tests.support.github_fake import (BOT, ME, OTHER, T0, FakeGithub, default_details, deployment, graphql_page, iso,
                                        pr_item, release, review_node, url_pattern)
 from tests.support.jira import (CLOUD, SERVER, cloud_user, issue, jql_page, myself_cloud, myself_server,
                                 parent_ref, search_page, server_user)
@@ -140,6 +140,27 @@ def test_pr_details_merge(item, node):
 @given(mutated(REVIEWS))
 def test_review_contribution_parser(node):
     check_record(only_own_errors(parse_review_contribution, node, "github", ME["id"]))
+
+
+TEAM_PRS = [{**merge_pr_details(pr_item(11), default_details(pr_item(11))), "review_nodes": [
+    {"id": "PRR_kwDO000001", "fullDatabaseId": "800001", "state": "APPROVED", "submittedAt": iso(T0),
+     "url": "https://github.com/acme/fraud/pull/11#pullrequestreview-800001", "author": {"login": "grace"}},
+    {"id": "PRR_kwDO000002", "databaseId": 800002, "state": "COMMENTED", "submittedAt": None,
+     "url": None, "author": {"login": "ada"}}]}]
+
+
+@FUZZ
+@given(mutated(TEAM_PRS + PRS))
+def test_team_pull_parser(item):
+    from types import SimpleNamespace
+
+    from harvester.connectors.github.settings import GithubSettings
+    from harvester.connectors.github.team import parse_team_pull
+
+    connector = SimpleNamespace(instance="github", settings=GithubSettings(orgs=("acme",)),
+                                skip_malformed=lambda exc: None)
+    for record in only_own_errors(parse_team_pull, item, connector, frozenset({"ada", "grace"})) or []:
+        check_record(record)
 
 
 @FUZZ

@@ -186,12 +186,12 @@ def test_a_team_that_cannot_be_told_apart_is_refused(tmp_path, members, message)
 
 def test_a_source_that_cannot_read_for_a_team_is_named(tmp_path):
     config = write_config(tmp_path / "harvester.toml", '[team]\nname = "t"\n'
-                          '[[team.members]]\nname = "A"\nemail = "a@example.com"\ngithub = "a"\n'
-                          '[connectors.gh]\ntype = "github"\n')
+                          '[[team.members]]\nname = "A"\nemail = "a@example.com"\ngitlab = "a"\n'
+                          '[connectors.gl]\ntype = "gitlab"\n')
     result = run_cli("--config", str(config), "harvest")
     assert result.exit_code != 0
-    assert "a github connector cannot harvest for a team yet" in result.output
-    assert "mlflow" in result.output and "jira" in result.output
+    assert "a gitlab connector cannot harvest for a team yet" in result.output
+    assert "mlflow" in result.output and "jira" in result.output and "github" in result.output
 
 
 def test_on_postgresql_a_member_connected_as_their_role_reads_only_their_own(mlflow_server, mlflow_env,

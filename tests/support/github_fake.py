@@ -108,8 +108,11 @@ class FakeGithub:
         page, per_page = int(params.get("page", ["1"])[0]), int(params.get("per_page", ["30"])[0])
         pool = self.reviewed if "reviewed-by:@me" in q else self.prs
         updated, merged = _search_since(q, "updated"), _search_since(q, "merged")
+        org = re.search(r"\borg:(\S+)", q)
         hits = []
         for i in pool:
+            if org and not i["repository_url"].startswith(f"{self.base}/repos/{org.group(1)}/"):
+                continue
             merged_at = (i.get("pull_request") or {}).get("merged_at")
             if updated and datetime.fromisoformat(i["updated_at"].replace("Z", "+00:00")) < updated:
                 continue
