@@ -22,7 +22,7 @@ from bench.results import Row, render_console, render_section, update_results_fi
 from bench.scales import SCALES, Scale
 
 BENCH_DIR = Path(__file__).resolve().parent
-BENCHMARKS = ("mlflow", "drafting", "startup", "saas")
+BENCHMARKS = ("mlflow", "drafting", "startup", "saas", "team")
 EXTRA = ("reliability",)  # only with --only: trials, not timings (bench/reliability_bench.py)
 
 
@@ -43,6 +43,10 @@ def run_benchmark(name: str, scale: Scale, work: Path, log: Callable[[str], None
         from bench.saas_bench import run_saas
 
         return run_saas(scale, work, log)
+    if name == "team":
+        from bench.team_bench import run_team
+
+        return run_team(scale, work, log)
     if name == "reliability":
         from bench.reliability_bench import run_reliability
 

@@ -69,8 +69,10 @@ def create_tracking_db(folder: Path, experiments: int = 20, now: datetime | None
     return data
 
 
-def add_runs(data: TrackingData, count: int, seed: int = 11, running: int = 0) -> None:
-    """Insert `count` runs from two people, spread over the last 89 days, in batches."""
+def add_runs(data: TrackingData, count: int, seed: int = 11, running: int = 0,
+             users: tuple[str, ...] = ()) -> None:
+    """Insert `count` runs spread over the last 89 days, in batches: from two people, or, with
+    `users`, the same number from each of them in turn."""
     import sqlalchemy as sa
     from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlMetric, SqlParam, SqlRun, SqlTag
 
@@ -84,7 +86,10 @@ def add_runs(data: TrackingData, count: int, seed: int = 11, running: int = 0) -
             rows = {"runs": [], "tags": [], "params": [], "metrics": []}
             for i in range(first, min(first + batch, count)):
                 still_running = i >= count - running
-                user = (ME if i % 2 else OTHER) if still_running else (ME if rng.random() < 0.5 else OTHER)
+                if users:
+                    user = users[i % len(users)]
+                else:
+                    user = (ME if i % 2 else OTHER) if still_running else (ME if rng.random() < 0.5 else OTHER)
                 fill_run(rows, rng, data, exp_ids[rng.randrange(len(exp_ids))], user, end, still_running)
             with engine.begin() as conn:
                 conn.execute(SqlRun.__table__.insert(), rows["runs"])
@@ -131,9 +136,9 @@ def fill_run(rows: dict, rng: random.Random, data: TrackingData, exp_id: str, us
     data.runs_by_user[user] = data.runs_by_user.get(user, 0) + 1
 
 
-def seed_registry(data: TrackingData, models: int = 10, versions: int = 3) -> None:
-    """`models` registered models with `versions` versions each (from my finished runs) and
-    champion/challenger aliases, through the real client."""
+def seed_registry(data: TrackingData, models: int = 10, versions: int = 3, owner: str = ME) -> None:
+    """`models` registered models with `versions` versions each (from `owner`'s finished runs)
+    and champion/challenger aliases, through the real client."""
     import sqlalchemy as sa
     from mlflow import MlflowClient
 
@@ -142,7 +147,7 @@ def seed_registry(data: TrackingData, models: int = 10, versions: int = 3) -> No
         with engine.connect() as conn:
             run_ids = [r[0] for r in conn.execute(sa.text(
                 "SELECT run_uuid FROM runs WHERE user_id = :u AND status = 'FINISHED' "
-                "ORDER BY start_time DESC LIMIT :n"), {"u": ME, "n": models * versions})]
+                "ORDER BY start_time DESC LIMIT :n"), {"u": owner, "n": models * versions})]
     finally:
         engine.dispose()
     client = MlflowClient(tracking_uri=data.uri, registry_uri=data.uri)

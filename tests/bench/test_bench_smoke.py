@@ -41,9 +41,21 @@ def test_every_benchmark_produces_its_rows(rows):
     assert ("scale", f"harvest time growth, {small:,} → {big:,} runs") in cases
     assert len(by(rows, "drafting")) == 3
     assert len(by(rows, "startup")) == 1
+    team = by(rows, "team")
+    assert len(team) == 7
+    members = SMOKE.team_members
+    assert {r.case for r in team} >= {
+        f"requests: one team harvest vs one member's own, {members} members × {SMOKE.team_runs:,} runs",
+        f"requests: GitHub + Jira, one team harvest vs {members} single-member harvests"}
     saas = sorted(r.case.split(":")[0] for r in by(rows, "saas"))
     assert saas == ["databricks", "databricks", "github", "github", "gitlab", "gitlab", "huggingface", "huggingface",
                     "jira", "jira", "linear", "linear", "wandb", "wandb"]
+
+
+def test_a_team_harvest_costs_no_more_requests_than_one_member_alone(rows):
+    for r in by(rows, "team"):
+        if r.case.startswith("requests"):
+            assert r.value <= r.floor * (1.1 if "one member's own" in r.case else 1), r
 
 
 def test_requests_equal_the_minimum_pages(rows):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -92,6 +93,7 @@ class FakeGithub:
     user: dict = field(default_factory=lambda: dict(ME))
     details: dict = field(default_factory=dict)  # node id -> PullRequest node; default_details otherwise
     details_asked: list = field(default_factory=list)
+    search_filter: Callable[[str, dict], bool] | None = None  # (query, item) -> served?
 
     def install(self) -> "FakeGithub":
         self.rsps.add_callback(responses.POST, graphql_pattern(self.base), callback=self.pr_details,
@@ -112,6 +114,8 @@ class FakeGithub:
         hits = []
         for i in pool:
             if org and not i["repository_url"].startswith(f"{self.base}/repos/{org.group(1)}/"):
+                continue
+            if self.search_filter is not None and not self.search_filter(q, i):
                 continue
             merged_at = (i.get("pull_request") or {}).get("merged_at")
             if updated and datetime.fromisoformat(i["updated_at"].replace("Z", "+00:00")) < updated:
