@@ -59,7 +59,15 @@ def write_config(path: Path, head: str, uri: str) -> Path:
 def harvest(config: Path, env: dict, work: Path, what: str) -> Timed:
     cmd = [sys.executable, "-m", "harvester", "--config", str(config), "harvest", "--json", "--no-progress",
            "--since", "90d"]
-    return run_timed(cmd, env=env, cwd=work).check(what)
+    timed = run_timed(cmd, env=env, cwd=work)
+    if timed.returncode != 0:
+        try:
+            errors = [f"{s['source']}: {s['error']}" for s in timed.json()["sources"] if s.get("error")]
+        except (ValueError, KeyError, TypeError):
+            errors = []
+        if errors:
+            raise RuntimeError(f"{what} failed: {'; '.join(errors)}")
+    return timed.check(what)
 
 
 def run_team(scale: Scale, work: Path, log: Log) -> list[Row]:
