@@ -78,6 +78,15 @@ def test_read_only_by_default_offers_the_reading_tools_only(reader, sample):
     assert [d["status"] for d in reader.data("list_drafts", status="all")] == ["pending"] * 3
 
 
+def test_list_drafts_offers_every_draft_status():
+    from typing import get_args
+
+    from harvester.assistant.tools import DraftStatus
+    from harvester.models import DRAFT_STATUSES
+
+    assert get_args(DraftStatus) == (*DRAFT_STATUSES, "all")
+
+
 def test_drafts_search_and_an_empty_journal(reader):
     drafts = reader.data("list_drafts")
     assert sorted(d["kind"] for d in drafts) == ["experiment_campaign", "latency_reduction", "metric_lift"]
@@ -99,10 +108,13 @@ def test_errors_are_the_cli_one_liners(reader):
     assert error_text(reader.call("get_report", period="2026-Q9")) == (
         "Error: Cannot read the period '2026-Q9': use 2026, 2026-H2, 2026-Q3 or 2026-07.")
     assert error_text(reader.call("show_entry", entry_id=1)).startswith("Error: No journal entry with id 1.")
-    assert error_text(reader.call("list_drafts", status="maybe")).startswith("Error: Unknown draft status 'maybe'")
+    assert error_text(reader.call("list_drafts", status="maybe")).startswith(
+        "Error: list_drafts cannot take these arguments (status: Input should be 'pending', 'confirmed', ")
     assert error_text(reader.call("show_draft", draft_id="seven")) == (
         "Error: show_draft cannot take these arguments (draft_id: Input should be a valid integer, "
         "unable to parse string as an integer).")
+    assert error_text(reader.call("search_journal", query="fraud", limit=0)).startswith(
+        "Error: search_journal cannot take these arguments (limit: Input should be greater than or equal to 1")
     assert error_text(reader.call("show_draft")).startswith("Error: show_draft cannot take these arguments (")
     with pytest.raises(MCPError, match="No journal entry with id 5"):
         reader.read("harvester://entries/5")

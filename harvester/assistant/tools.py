@@ -3,10 +3,14 @@ the member's store, so in team mode nothing of another member is ever read or wr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from harvester.config import Config
-from harvester.models import DRAFT_STATUSES
+
+# The JSON schema of list_drafts offers these; kept equal to models.DRAFT_STATUSES by a test.
+DraftStatus = Literal["pending", "confirmed", "rejected", "superseded", "all"]
 
 # How the audit trail names changes made through the MCP server.
 VIA_ASSISTANT = "assistant"
@@ -21,22 +25,19 @@ class JournalTools:
 
     def search_journal(self, query: str, period: str | None = None, tags: list[str] | None = None,
                        sources: list[str] | None = None, include_drafts: bool = False,
-                       limit: int = 20) -> list[dict[str, Any]]:
+                       limit: Annotated[int, Field(ge=1, le=1000)] = 20) -> list[dict[str, Any]]:
         from harvester.store.search import SearchFilters
 
         since, until = self.window(period) if period else (None, None)
         statuses = ("confirmed", "pending") if include_drafts else ("confirmed",)
         filters = SearchFilters(since=since, until=until, tags=tuple(tags or ()), sources=tuple(sources or ()),
-                                statuses=statuses, limit=max(1, min(limit, 1000)))
+                                statuses=statuses, limit=limit)
         return [hit.as_json() for hit in self.store.search(query, filters)]
 
-    def list_drafts(self, status: str = "pending", kinds: list[str] | None = None,
+    def list_drafts(self, status: DraftStatus = "pending", kinds: list[str] | None = None,
                     sources: list[str] | None = None, since: str | None = None) -> list[dict[str, Any]]:
-        from harvester.errors import InputError
         from harvester.timeutil import parse_past
 
-        if status not in (*DRAFT_STATUSES, "all"):
-            raise InputError(f"Unknown draft status {status!r}. Use one of: {', '.join(DRAFT_STATUSES)}, all.")
         drafts = self.store.list_drafts(None if status == "all" else [status],
                                         since=parse_past(since) if since else None,
                                         kinds=tuple(kinds or ()), sources=tuple(sources or ()))

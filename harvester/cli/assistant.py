@@ -42,5 +42,6 @@ def register(cli: click.Group) -> None:
 
         config = app.config
         settings = load_assistant_settings(config)
-        server = build_server(JournalTools(app.store, config), settings.allow_writes, config.label)
+        where = str(config.path) if config.path else "a config file (`harvester init` writes one)"
+        server = build_server(JournalTools(app.store, config), settings.allow_writes, where)
         server.run("stdio")
