@@ -21,6 +21,7 @@ from tests.support.mcp_client import harvest_sample, harvester_command, mcp_sess
 ROOT = Path(__file__).parents[1]
 READ_TOOLS = {"search_journal", "list_drafts", "show_draft", "show_entry", "get_report", "rubric_gaps"}
 WRITE_TOOLS = {"log_entry", "confirm_draft", "edit_draft", "reject_draft"}
+TOKEN_ENV, TOKEN = "HARVESTER_TEST_MLFLOW_TOKEN", "tok-5ecret-8f2a91"
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +60,9 @@ def reader(folder, sample):
 
 @pytest.fixture(scope="module")
 def writer(folder, sample):
-    config = copy_store(sample, "writes", "\n[mcp]\nallow_writes = true\n")
-    with open_session(folder, "--config", str(config), "mcp", name="writer") as session:
+    # The sample's connector table is the last one: the token key joins it.
+    config = copy_store(sample, "writes", f'token_env = "{TOKEN_ENV}"\n\n[mcp]\nallow_writes = true\n')
+    with open_session(folder, "--config", str(config), "mcp", env={TOKEN_ENV: TOKEN}, name="writer") as session:
         yield session
 
 
@@ -147,7 +149,7 @@ def test_writes_go_through_the_core_and_are_audited_as_the_assistants(writer):
     assert error_text(writer.call("log_entry", text="Paired with Sam", tags=["heroics"])).startswith(
         "Error: Unknown rubric dimension 'heroics'.")
     logged = writer.text("log_entry", text="Mentored Sam on feature stores", date="2026-11-20",
-                         links=["https://wiki.example.com/sam"])
+                         links=[f"https://wiki.example.com/sam?token={TOKEN}"])
     assert logged.startswith("Logged entry 3 (")
 
     entry = writer.data("show_entry", entry_id=1)
@@ -160,7 +162,8 @@ def test_writes_go_through_the_core_and_are_audited_as_the_assistants(writer):
     uris = [r.uri for r in writer.resources()]
     assert uris[0] == "harvester://report/current"
     assert sorted(uris[1:]) == [f"harvester://entries/{i}" for i in (1, 2, 3)]
-    assert json.loads(writer.read("harvester://entries/3"))["evidence"] == ["https://wiki.example.com/sam"]
+    [link] = json.loads(writer.read("harvester://entries/3"))["evidence"]
+    assert link.startswith("https://wiki.example.com/sam?token=") and TOKEN not in link  # a secret never leaves
     period = quarter_of(datetime.fromisoformat(entry["occurred_at"]))
     report = writer.text("get_report", period=period)
     assert "Improved validation AUC of fraud-detector" in report and "](http://127.0.0.1:5000/" in report
