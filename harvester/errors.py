@@ -60,6 +60,13 @@ class StateError(HarvesterError):
     exit_code = 2
 
 
+class InputError(HarvesterError):
+    """An argument a change cannot use, e.g. an empty wording or an unknown rubric dimension,
+    whichever front end (the CLI, the MCP server) it came from."""
+
+    exit_code = 2
+
+
 class MalformedItemError(HarvesterError):
     """One item of a source's answer cannot be read (a required field missing or of the wrong
     type). The connector skips and counts it; the rest of the source goes on."""

@@ -13,7 +13,7 @@ from harvester.models import Draft, Evidence, Metric
 from tests.support.cli import run_cli
 
 WHEN = datetime(2026, 10, 2, tzinfo=timezone.utc)
-HEAVY = ("mlflow", "wandb", "github", "jira", "pandas")
+HEAVY = ("mlflow", "wandb", "github", "jira", "pandas", "mcp")
 
 
 @pytest.fixture

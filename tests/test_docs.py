@@ -32,10 +32,11 @@ def test_readme_starts_with_the_two_commands():
 
 
 def documented_settings():
+    from harvester.assistant.settings import AssistantSettings
     from harvester.digest.model import DigestSettings
     from harvester.nightly import NightlySettings
 
-    return [NightlySettings, DigestSettings]
+    return [NightlySettings, DigestSettings, AssistantSettings]
 
 
 def test_every_setting_in_a_readme_table_says_what_it_means():

@@ -115,7 +115,9 @@ def register(cli: click.Group) -> None:
         d = app.store.get_draft(draft_id)
         events = app.store.history("draft", draft_id)
         if as_json:
-            echo_json({**d.as_json(), "history": [e.as_json() for e in events]})
+            from harvester.documents import describe_draft
+
+            echo_json(describe_draft(d, events))
         else:
             show_draft(d, command_prefix(app.config))
             for line in format_history_lines(events):
@@ -140,10 +142,10 @@ def register(cli: click.Group) -> None:
 
         if text and (len(draft_ids) != 1 or kinds or sources or all_pending):
             raise click.UsageError("--text applies to one draft; confirm the others separately.")
-        if text is not None and not text.strip():
-            raise click.UsageError("The final wording is empty; nothing was confirmed.")
-        if text:
-            entry = app.store.confirm_draft(draft_ids[0], text)
+        if text is not None:
+            from harvester.journal_input import EMPTY_CONFIRMATION, check_wording
+
+            entry = app.store.confirm_draft(draft_ids[0], check_wording(text, EMPTY_CONFIRMATION))
             say(f"Confirmed #{draft_ids[0]} as journal entry {entry.id}.")
             return
         drafts, named = select_drafts(app.store, draft_ids, kinds, sources, all_pending)

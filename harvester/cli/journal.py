@@ -57,8 +57,9 @@ def register(cli: click.Group) -> None:
         entry = app.store.get_entry(entry_id, include_deleted=True)
         events = app.store.history("entry", entry_id)
         if as_json:
-            echo_json({**entry.as_json(), "deleted_at": entry.deleted_at.isoformat() if entry.deleted_at else None,
-                       "history": [e.as_json() for e in events]})
+            from harvester.documents import describe_entry
+
+            echo_json(describe_entry(entry, events))
             return
         for line in format_entry(entry):
             say(line)
@@ -108,19 +109,9 @@ def register(cli: click.Group) -> None:
     @pass_app
     def log_entry(app, text, when, tags, links, as_json):
         """Add a manual journal entry in thirty seconds: harvester log "Paired with Sam on ..." """
-        from harvester.models import Entry, Evidence, utcnow
-        from harvester.timeutil import parse_since
+        from harvester.journal_input import log_manual_entry
 
-        if not text.strip():
-            raise click.UsageError("The entry text is empty.")
-        framework = app.config.framework
-        unknown = [t for t in tags if t not in framework.ids]
-        if unknown:
-            raise click.UsageError(f"Unknown rubric dimension {unknown[0]!r}. Known: {', '.join(framework.ids)}.")
-        entry = app.store.add_entry(Entry(
-            id=None, text=text.strip(), occurred_at=parse_since(when) if when else utcnow(),
-            tags=tuple(tags) or framework.tag("note", text),
-            evidence=tuple(Evidence(url=u, label="link", source="manual") for u in links)))
+        entry = log_manual_entry(app.store, app.config.framework, text, when, tags, links)
         if as_json:
             echo_json(entry.as_json())
         else:

@@ -16,7 +16,8 @@ from harvester.report.formats import (DEFAULT_FORMAT, OUTPUT_FORMATS, describe_f
 def resolve_window(period: str | None, since: str | None, until: str | None):
     """(label, since, until) in UTC; `until` is exclusive. Default: the current half-year."""
     from harvester.models import utcnow
-    from harvester.timeutil import parse_past, parse_until, period_bounds, period_of
+    from harvester.report.period import period_window
+    from harvester.timeutil import parse_past, parse_until
 
     if period and (since or until):
         raise click.UsageError("Use either --period or --since/--until, not both.")
@@ -26,9 +27,7 @@ def resolve_window(period: str | None, since: str | None, until: str | None):
         if start and start >= end:
             raise click.UsageError("--since must be before --until.")
         return "", start, end
-    label = period.strip().upper() if period else period_of(utcnow(), "half")
-    start, end = period_bounds(label)
-    return label, start, end
+    return period_window(period)
 
 
 def register(cli: click.Group) -> None:
@@ -61,20 +60,15 @@ def register(cli: click.Group) -> None:
           harvester report --period 2026-Q3 -o q3.html        (print to PDF from a browser)
           harvester report --since 2026-01-01 --until 2026-06-30 --format json
         """
-        from harvester.commands import command_prefix
-        from harvester.report.build import build_report
+        from harvester.report.period import build_config_report
+
         label, start, end = resolve_window(period, since, until)
         if output and Path(output).suffix.lower() == ".pdf":
             raise click.UsageError(f"harvester does not write PDF. Write HTML (-o {Path(output).with_suffix('.html')}), "
                                    "open it in a browser and print it to PDF.")
         if fmt is None:
             fmt = format_for_suffix(Path(output).suffix).name if output else DEFAULT_FORMAT
-        config = app.config
-        framework = config.framework
-        level_id = level or config.rubric.level
-        built = build_report(app.store, framework, since=start, until=end, period=label,
-                             level=framework.level(level_id) if level_id else None,
-                             author=config.identity.name, command=command_prefix(config))
+        built = build_config_report(app.store, app.config, since=start, until=end, period=label, level_id=level)
         text = render_report(built, fmt)
         if output:
             Path(output).expanduser().write_text(text, encoding="utf-8")

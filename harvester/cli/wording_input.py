@@ -12,6 +12,6 @@ def read_new_wording(current: str, text: str | None) -> str | None:
         text = click.edit(current + "\n")
         if text is None:
             return None
-    if not text.strip():
-        raise click.UsageError("The new wording is empty; nothing was changed.")
-    return text.strip()
+    from harvester.journal_input import check_wording
+
+    return check_wording(text)
