@@ -29,9 +29,8 @@ from urllib.parse import quote
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, Watermark
 from harvester.connectors.coerce import id_text
-from harvester.connectors.gitlab.http import GitlabHttp
+from harvester.connectors.gitlab.http import PER_PAGE, GitlabHttp
 from harvester.connectors.coerce import api_time, parse_time
-from harvester.connectors.gitlab.http import PER_PAGE
 from harvester.connectors.gitlab.parse import (as_mapping, merge_request_key, parse_approval, parse_deployment,
                                                parse_merge_request, parse_release, parse_review_comment, project_path,
                                                text_or_none)
@@ -221,8 +220,8 @@ class GitlabConnector(Connector):
 
     def fetch_review_comments(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
         """My comments on merge requests, as one review per merge request at its latest comment.
-        `commented` events carry no `target_type` filter: GitLab's `note` leaves out replies in
-        threads (DiscussionNote), so comments on issues and commits are dropped here."""
+        The events are asked without `target_type`: GitLab's `target_type=note` leaves out
+        replies in threads (DiscussionNote), so comments on issues and commits are dropped here."""
         start = self.watermark("review_comments").start(cursor, window)
         params = {"action": "commented", "sort": "asc", "after": (start - timedelta(days=1)).date().isoformat()}
         web = self.settings.url.rstrip("/")
