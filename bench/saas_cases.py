@@ -284,6 +284,7 @@ def measure_gitlab(scale: Scale, folder: Path) -> list[Row]:
     from tests.support import gitlab_fake as gl
 
     n_mrs, n_approvals, n_releases, n_deployments = scale.saas_items // 2, scale.saas_items, 6, 40
+    n_comments = n_approvals
     project = gl.PROJECTS[7]
 
     def install(rsps):
@@ -293,6 +294,9 @@ def measure_gitlab(scale: Scale, folder: Path) -> list[Row]:
         fake.others.extend(gl.merge_request(i + 1, f"Review me {i + 1}", author=gl.OTHER, project_id=8,
                                             merged=spread(i, n_approvals)) for i in range(n_approvals))
         fake.events.extend(gl.approval_event(i + 1, spread(i, n_approvals), iid=i + 1) for i in range(n_approvals))
+        # two comments on each of the first half of the approved MRs
+        fake.events.extend(gl.comment_event(n_approvals + i + 1, spread(i // 2, n_approvals)
+                                            - timedelta(minutes=i % 2 + 1), iid=i // 2 + 1) for i in range(n_comments))
         fake.releases[project] = [gl.release(f"v1.{i}.0", spread(i, n_releases)) for i in range(n_releases)]
         fake.deployments[project] = [gl.deployment(i + 1, spread(i, n_deployments)) for i in range(n_deployments)]
         fake.environments[project] = [gl.environment(9, "production", "production")]
@@ -303,13 +307,15 @@ def measure_gitlab(scale: Scale, folder: Path) -> list[Row]:
                                          "max_retries = 0\n", install)
     event_pages = pages(n_approvals, 100)
     return rows_for("gitlab", counted,
-                    1 + pages(n_mrs, 100) + 2 * event_pages + pages(n_releases, 100) + pages(n_deployments, 100) + 1,
-                    1 + 1 + 1 + 1, f"{n_mrs} merged MRs, {n_approvals} approvals, {n_releases} releases, "
-                    f"{n_deployments} deployments in one project",
-                    "minimum = GET /user + MR pages of 100 + event pages of 100, each with one list of the approved "
-                    "MRs of its project + release and deployment pages + one environments list",
-                    "minimum = one MR page + one events page + one releases and one deployments page per project "
-                    "(username and environment tiers are remembered)")
+                    1 + pages(n_mrs, 100) + 2 * event_pages + pages(n_comments, 100) + pages(n_releases, 100)
+                    + pages(n_deployments, 100) + 1,
+                    1 + 1 + 1 + 1 + 1, f"{n_mrs} merged MRs, {n_approvals} approvals, {n_comments} review comments, "
+                    f"{n_releases} releases, {n_deployments} deployments in one project",
+                    "minimum = GET /user + MR pages of 100 + approval event pages of 100, each with one list of the "
+                    "approved MRs of its project + comment event pages of 100 (their MRs were listed with the "
+                    "approvals) + release and deployment pages + one environments list",
+                    "minimum = one MR page + one approvals page + one comments page + one releases and one "
+                    "deployments page per project (username and environment tiers are remembered)")
 
 
 # Hugging Face Hub --------------------------------------------------------------------------------

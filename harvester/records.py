@@ -85,7 +85,7 @@ class ReviewAttributes(TypedDict):
     pr_author_login: str | None
     pr_author_is_bot: bool
     own_pr: bool
-    via: str  # "graphql" or "search"
+    via: str  # GitHub: "graphql" or "search"; GitLab: "events" (an approval) or "comments"
     forge: str
 
 

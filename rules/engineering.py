@@ -223,6 +223,17 @@ class DocsWrittenRule(Rule):
         return findings
 
 
+def drop_covered_comments(records: Sequence[Record]) -> list[Record]:
+    """The reviews less the comments (GitLab's, one record per merge request) on a change that
+    also has a review of its own in the same period: an approval and its comments are one review."""
+    def change(r: Record) -> tuple[str, Any]:
+        a = read_review_attributes(r)
+        return a["repo"] or r.subject, a["pr_number"]
+
+    reviewed = {change(r) for r in records if read_review_attributes(r)["via"] != "comments"}
+    return [r for r in records if read_review_attributes(r)["via"] != "comments" or change(r) not in reviewed]
+
+
 @dataclass(frozen=True)
 class ReviewGivenRule(RollupRule):
     """Reviews of other people's PRs: one draft per period, not one per review."""
@@ -232,7 +243,8 @@ class ReviewGivenRule(RollupRule):
         "review_given", "Reviews given", rank=3, recap=("reviews_given",), dimensions=("partnership-mentorship",),
         noun="reviews", wording="harvester.drafting.wording.work:word_review_given"),)
     description: ClassVar[str] = ("Your reviews of other people's PRs, one draft per period with counts, authors and "
-                                  "repositories, from min_reviews up.")
+                                  "repositories, from min_reviews up; comments on a change you also approved in "
+                                  "the period count once.")
 
     period: str = "quarter"
     min_reviews: int = 3
@@ -249,6 +261,7 @@ class ReviewGivenRule(RollupRule):
     def summarise(self, key: tuple[str, str], records: Sequence[Record],
                   context: DetectContext) -> Iterable[Finding]:
         source, period = key
+        records = drop_covered_comments(records)
         shapes = {id(r): read_review_attributes(r) for r in records}
         prs = {(shapes[id(r)]["repo"] or r.subject, shapes[id(r)]["pr_number"]): r for r in records}
         if len(records) < self.min_reviews:

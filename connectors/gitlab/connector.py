@@ -7,8 +7,10 @@ python-gitlab waits out 429s by sleeping inside its own request loop, where a wa
 neither shown nor capped per harvest.
 
 Requests: merge requests one per 100 (`updated_after` the watermark, oldest first; per group
-when `groups` narrows them); approvals one per 100 of my `approved` events, plus, per page,
-one list of the approved merge requests of each project it names (their authors); per project,
+when `groups` narrows them); approvals one per 100 of my `approved` events and review comments
+one per 100 of my `commented` events, plus, per page, one list of the merge requests of each
+project it names (their authors), shared by both: a merge request listed once in a harvest is
+not asked again; per project,
 releases one per 100 newest first down to the last one seen, deployments one per 100 since
 the last one, and its environments once when a deployment names an environment whose tier
 is not yet known (also remembered).
@@ -27,16 +29,18 @@ from urllib.parse import quote
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, Watermark
 from harvester.connectors.coerce import id_text
-from harvester.connectors.gitlab.http import GitlabHttp
+from harvester.connectors.gitlab.http import PER_PAGE, GitlabHttp
 from harvester.connectors.coerce import api_time, parse_time
-from harvester.connectors.gitlab.parse import (as_mapping, parse_approval, parse_deployment, parse_merge_request,
-                                               parse_release, project_path, text_or_none)
+from harvester.connectors.gitlab.parse import (as_mapping, merge_request_key, parse_approval, parse_deployment,
+                                               parse_merge_request, parse_release, parse_review_comment, project_path,
+                                               text_or_none)
 from harvester.connectors.gitlab.settings import GitlabSettings
 from harvester.errors import ConnectorError
 from harvester.models import Cursor, Record, utcnow
 
 log = logging.getLogger("harvester")
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+REVIEW_STREAMS = ("approvals", "review_comments")
 
 
 def encoded(path: str) -> str:
@@ -51,8 +55,9 @@ def updated_of(item: Any) -> datetime:
 class GitlabConnector(Connector):
     type_name = "gitlab"
     settings_class = GitlabSettings
-    streams = ("merge_requests", "approvals", "releases", "deployments")
-    description = "GitLab: my merged merge requests, approvals I gave, releases and deployments of listed projects."
+    streams = ("merge_requests", "approvals", "review_comments", "releases", "deployments")
+    description = ("GitLab: my merged merge requests, approvals and review comments I gave, releases and deployments "
+                   "of listed projects.")
 
     def __init__(self, instance, settings: GitlabSettings, identity, *,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
@@ -63,6 +68,7 @@ class GitlabConnector(Connector):
         self._me: str | None = None
         self._paths: dict[str, str] = {}
         self._project_state: dict[str, dict] = {}
+        self._merge_requests: dict[tuple[str, int], Mapping[str, Any]] = {}  # listed in this harvest; {} = not found
 
     @property
     def where(self) -> str:
@@ -84,8 +90,8 @@ class GitlabConnector(Connector):
             self._http = None
 
     def watermark(self, stream: str) -> Watermark:
-        """Merge requests: the latest `updated_at` (an MR changes after it merged); approvals:
-        the latest approval. Both re-read the last `overlap_minutes`."""
+        """Merge requests: the latest `updated_at` (an MR changes after it merged); approvals
+        and review comments: the latest one. All re-read the last `overlap_minutes`."""
         overlap = timedelta(minutes=self.settings.overlap_minutes)
         return Watermark("updated_at" if stream == "merge_requests" else "occurred_at", overlap)
 
@@ -119,7 +125,7 @@ class GitlabConnector(Connector):
         known = {"url": self.settings.url}
         if self._me and not self.settings.username:
             known["me"] = self._me
-        if stream == "approvals" and self._paths:
+        if stream in REVIEW_STREAMS and self._paths:
             known["paths"] = dict(sorted(self._paths.items()))
         if cursor is None:
             return Cursor(source=self.instance, stream=stream, value=None, state=known, updated_at=utcnow())
@@ -135,6 +141,8 @@ class GitlabConnector(Connector):
             yield from self.fetch_merge_requests(cursor, window)
         elif stream == "approvals" and self.settings.reviews:
             yield from self.fetch_approvals(cursor, window)
+        elif stream == "review_comments" and self.settings.reviews:
+            yield from self.fetch_review_comments(cursor, window)
         elif stream in ("releases", "deployments") and self.settings.projects:
             yield from self.fetch_project_events(stream, cursor, window)
 
@@ -146,15 +154,15 @@ class GitlabConnector(Connector):
                                 updated_at=utcnow())
         else:
             cursor = super().advance_cursor(stream, cursor, page, final)
-            if stream == "approvals":
-                cursor = self.remember_recent(cursor, page)
+            if stream in REVIEW_STREAMS:
+                cursor = self.remember_recent(stream, cursor, page)
         return self.remember(stream, cursor)
 
-    def remember_recent(self, cursor: Cursor | None, page) -> Cursor | None:
-        """The ids of the approvals the next harvest's overlap will read again."""
+    def remember_recent(self, stream: str, cursor: Cursor | None, page) -> Cursor | None:
+        """The ids (and times) of the reviews the next harvest's overlap will read again."""
         if cursor is None or cursor.value is None or not page:
             return cursor
-        horizon = self.watermark("approvals").horizon(datetime.fromisoformat(cursor.value))
+        horizon = self.watermark(stream).horizon(datetime.fromisoformat(cursor.value))
         recent = {str(v) for v in cursor.state.get("recent", ())} | {f"{r.external_id}@{r.occurred_at.isoformat()}"
                                                                     for r in page}
         kept = sorted(v for v in recent if "@" in v and (parse_time(v.split("@", 1)[1]) or horizon) > horizon)
@@ -204,34 +212,55 @@ class GitlabConnector(Connector):
             # What the overlap reads again is stored already: it needs no lookup of its merge requests.
             fresh = [e for e in page if not isinstance(e, Mapping) or (
                 (parse_time(e.get("created_at")) or start) >= start and f"approval-{e.get('id')}" not in stored)]
-            approved = self.approved_merge_requests(fresh)
+            approved = self.merge_requests_of(fresh)
             parse = lambda e: parse_approval(e, self.instance, self._paths, approved, me, web)  # noqa: E731
             for record in self.parse_each(fresh, parse):
                 if self.in_groups(record.subject):
                     yield record
 
-    def approved_merge_requests(self, events: list) -> dict[tuple[str, int], Mapping[str, Any]]:
-        """The merge requests the events approved, by (project id, iid): one list request per
-        project of the page (`iids[]`), which also tells each author and the project's path. A
-        project whose merge requests cannot be listed is named by one GET /projects/:id."""
+    def fetch_review_comments(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
+        """My comments on merge requests, as one review per merge request at its latest comment.
+        The events are asked without `target_type`: GitLab's `target_type=note` leaves out
+        replies in threads (DiscussionNote), so comments on issues and commits are dropped here."""
+        start = self.watermark("review_comments").start(cursor, window)
+        params = {"action": "commented", "sort": "asc", "after": (start - timedelta(days=1)).date().isoformat()}
+        web = self.settings.url.rstrip("/")
+        me = self.me()
+        stored = {} if window.forced or cursor is None else stored_times(cursor)
+        for page in self.http.pages("/events", params):
+            fresh = [e for e in page if is_unstored_comment(e, start, stored)]
+            mrs = self.merge_requests_of(fresh)
+            parse = lambda e: parse_review_comment(e, self.instance, self._paths, mrs, me, web)  # noqa: E731
+            latest: dict[str, Record] = {}
+            for record in self.parse_each(fresh, parse):
+                if self.in_groups(record.subject) and (record.external_id not in latest
+                                                       or record.occurred_at >= latest[record.external_id].occurred_at):
+                    latest[record.external_id] = record
+            yield from sorted(latest.values(), key=lambda r: r.occurred_at)
+
+    def merge_requests_of(self, events: list) -> dict[tuple[str, int], Mapping[str, Any]]:
+        """The merge requests the events are about, by (project id, iid): one list request per
+        project of the page (`iids[]`), which also tells each author and the project's path; one
+        already listed in this harvest is not asked again. A project whose merge requests
+        cannot be listed is named by one GET /projects/:id."""
         wanted: dict[str, set[int]] = {}
-        for event in events:
-            event = as_mapping(event)
-            project_id, iid = id_text(event.get("project_id")), event.get("target_iid")
-            if project_id and isinstance(iid, int) and not isinstance(iid, bool):
-                wanted.setdefault(project_id, set()).add(iid)
-        found: dict[tuple[str, int], Mapping[str, Any]] = {}
+        for key in {merge_request_key(e) for e in events} - set(self._merge_requests) - {None}:
+            wanted.setdefault(key[0], set()).add(key[1])
         for project_id, iids in wanted.items():
-            listed = self.http.get(f"/projects/{project_id}/merge_requests",
-                                   {"iids[]": sorted(iids), "per_page": 100}).data
-            for mr in listed if isinstance(listed, list) else ():
-                if isinstance(mr, Mapping) and isinstance(mr.get("iid"), int):
-                    found[(project_id, mr["iid"])] = mr
-                    self._paths.setdefault(project_id, project_path(mr))
+            ordered = sorted(iids)
+            for i in range(0, len(ordered), PER_PAGE):
+                listed = self.http.get(f"/projects/{project_id}/merge_requests",
+                                       {"iids[]": ordered[i:i + PER_PAGE], "per_page": PER_PAGE}).data
+                for mr in listed if isinstance(listed, list) else ():
+                    if isinstance(mr, Mapping) and isinstance(mr.get("iid"), int):
+                        self._merge_requests[(project_id, mr["iid"])] = mr
+                        self._paths.setdefault(project_id, project_path(mr))
+            for iid in iids:
+                self._merge_requests.setdefault((project_id, iid), {})
             if project_id not in self._paths:
                 data = as_mapping(self.http.get(f"/projects/{project_id}").data)
                 self._paths[project_id] = text_or_none(data.get("path_with_namespace")) or "unknown"
-        return found
+        return self._merge_requests
 
     def in_groups(self, path: str) -> bool:
         return not self.settings.groups or any(path.lower().startswith(g.lower() + "/") for g in self.settings.groups)
@@ -328,3 +357,27 @@ class GitlabConnector(Connector):
         total = (found.headers.get("x-total") or "").strip()
         d.matching = int(total) if total.isdigit() else None
         return d
+
+
+def stored_times(cursor: Cursor) -> dict[str, datetime]:
+    """Review id -> the latest time stored under it, of the reviews the overlap reads again."""
+    times: dict[str, datetime] = {}
+    for entry in cursor.state.get("recent", ()):
+        record_id, _, moment = str(entry).partition("@")
+        at = parse_time(moment)
+        if at is not None and (record_id not in times or at > times[record_id]):
+            times[record_id] = at
+    return times
+
+
+def is_unstored_comment(event: Any, start: datetime, stored: Mapping[str, datetime]) -> bool:
+    """A comment event inside the read and newer than its merge request's stored review (what
+    cannot be read is kept, for the parser to count)."""
+    if not isinstance(event, Mapping):
+        return True
+    at = parse_time(event.get("created_at"))
+    if at is None:
+        return True
+    key = merge_request_key(event)
+    seen = stored.get(f"review-{key[0]}-{key[1]}") if key else None
+    return at >= start and (seen is None or at > seen)

@@ -19,6 +19,8 @@ from harvester.records import (make_deployment_attributes, make_deployment_recor
 
 TITLE_CHARS = 300
 MERGE_REQUESTS, APPROVALS, RELEASES, DEPLOYMENTS = "merge requests", "approvals", "releases", "deployments"
+COMMENTS = "review comments"
+NOTE_TYPES = ("Note", "DiffNote", "DiscussionNote")  # a comment, a comment on a diff line, a reply in a thread
 
 
 def require_mapping(item: Any, what: str) -> Mapping[str, Any]:
@@ -139,6 +141,51 @@ def parse_approval(event: Any, source: str, paths: Mapping[str, str],
     return make_review_record(source, f"approval-{event_id}", occurred, repo, attributes,
                               actor=username(event.get("author")) or text_or_none(event.get("author_username")),
                               mine=True, title=f"Approval of {where}: {title}", url=url, payload=dict(event))
+
+
+def merge_request_key(event: Any) -> tuple[str, int] | None:
+    """(project id, iid) of the merge request an approval or comment event is about (None for a
+    comment on anything else): an approval names it in `target_iid`, a comment in
+    `note.noteable_iid` (its `target_iid` is the note's)."""
+    event = as_mapping(event)
+    project_id = id_text(event.get("project_id"))
+    note = as_mapping(event.get("note"))
+    if note and note.get("noteable_type") != "MergeRequest":
+        return None
+    iid = int_or_none(note.get("noteable_iid") if note else event.get("target_iid"))
+    return (project_id, iid) if project_id and iid is not None else None
+
+
+def parse_review_comment(event: Any, source: str, paths: Mapping[str, str],
+                         merge_requests: Mapping[tuple[str, int], Mapping[str, Any]], me: str | None,
+                         web: str) -> Record | None:
+    """A merge request I commented on, from a /events item of action `commented on` whose note
+    is on a MergeRequest; None for a comment on anything else. Every comment on one merge
+    request is the same record, `review-<project id>-<iid>`: one review, however many comments."""
+    event = require_mapping(event, COMMENTS)
+    event_id = require_id(event, COMMENTS)
+    note = as_mapping(event.get("note"))
+    if event.get("target_type") not in NOTE_TYPES or note.get("noteable_type") != "MergeRequest" \
+            or note.get("system") is True:
+        return None
+    occurred = require_time(event.get("created_at"), COMMENTS, event_id, "created_at")
+    key = merge_request_key(event)
+    if key is None:
+        raise MalformedItemError(COMMENTS, event_id, "no usable 'project_id' or 'note.noteable_iid'")
+    project_id, iid = key
+    mr = as_mapping(merge_requests.get(key))
+    repo = project_path(mr) if mr else paths.get(project_id, "unknown")
+    title = clip(text_or_none(mr.get("title")) or text_or_none(event.get("target_title")) or f"!{iid}", TITLE_CHARS)
+    url = text_or_none(mr.get("web_url")) or (f"{web}/{repo}/-/merge_requests/{iid}" if repo != "unknown" else None)
+    author = as_mapping(mr.get("author"))
+    attributes = make_review_attributes(
+        state="commented", repo=repo, pr_number=iid, pr_title=title, pr_url=url,
+        pr_author_id=int_or_none(author.get("id")), pr_author_login=username(author), pr_author_is_bot=is_bot(author),
+        own_pr=same_user(username(author), me), via="comments", forge="gitlab")
+    return make_review_record(source, f"review-{project_id}-{iid}", occurred, repo, attributes,
+                              actor=username(event.get("author")) or text_or_none(event.get("author_username")),
+                              mine=True, title=f"Comments on {repo}!{iid}: {title}", url=url,
+                              payload={k: v for k, v in event.items() if k != "note"})
 
 
 # releases and deployments ----------------------------------------------------------------

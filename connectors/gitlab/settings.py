@@ -15,10 +15,10 @@ class GitlabSettings:
     token_env: str = setting("GITLAB_TOKEN", "env var holding a personal access token with the read_api scope")
     url: str = setting("https://gitlab.com", "the GitLab server; a self-managed one as https://HOST")
     username: str = setting("", "your GitLab username; empty = ask GET /user once and remember it")
-    groups: tuple[str, ...] = setting((), "group paths to narrow merge requests and approvals to "
+    groups: tuple[str, ...] = setting((), "group paths to narrow merge requests and reviews to "
                                           "(empty = everywhere the token can see)")
     projects: tuple[str, ...] = setting((), "project paths (group/name) whose releases and deployments to harvest")
-    reviews: bool = setting(True, "harvest the approvals you gave on other people's merge requests")
+    reviews: bool = setting(True, "harvest the approvals and review comments you gave on other people's merge requests")
     exclude_bots: bool = setting(True, "drop merge requests authored by bot users")
     overlap_minutes: float = setting(10.0, "re-read this much before the last watermark, deduplicated by id")
     body_chars: int = setting(4000, "merge request description kept for links to tickets, runs and models")

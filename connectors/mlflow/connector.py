@@ -17,6 +17,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, Watermark
 from harvester.connectors.mlflow.errors import translate_error
+from harvester.connectors.mlflow.links import UiLinks, build_ui_links
 from harvester.connectors.mlflow.parse import (kv, parse_registry_event, parse_run, read_model_version,
                                                read_registered_model, registry_events, run_id_of, text)
 from harvester.connectors.mlflow.rest import PageToken, rest_host_creds, run_to_json, stream_runs_page
@@ -48,6 +49,7 @@ class MlflowConnector(Connector):
         self._client = None
         self._experiments: dict[str, str] | None = None
         self._registry_state: dict[str, Any] | None = None
+        self._ui: UiLinks | None = None
 
     # set-up ---------------------------------------------------------------------------
 
@@ -56,11 +58,10 @@ class MlflowConnector(Connector):
         return self.identity.all_handles | {h.strip().lower() for h in self.settings.handles if h.strip()}
 
     @property
-    def ui_url(self) -> str:
-        if self.settings.ui_url:
-            return self.settings.ui_url.rstrip("/")
-        uri = self.settings.tracking_uri
-        return uri.rstrip("/") if uri.startswith(("http://", "https://")) else ""
+    def ui_links(self) -> UiLinks:
+        if self._ui is None:
+            self._ui = build_ui_links(self.settings)
+        return self._ui
 
     def check_target(self) -> None:
         missing = missing_file_store(self.settings.tracking_uri)
@@ -185,7 +186,7 @@ class MlflowConnector(Connector):
         experiments = self.experiments()
 
         def parse(run):
-            return parse_run(run, self.instance, experiments, self.ui_url, self.handles)
+            return parse_run(run, self.instance, experiments, self.ui_links, self.handles)
 
         running = list(cursor.state.get("running", [])) if cursor else []
         for chunk in chunks(running, ID_CHUNK):
@@ -307,7 +308,7 @@ class MlflowConnector(Connector):
         events = registry_events(changed, versions_by_model, previous, first, window, self.settings)
         runs = self.runs_by_id({e["run_id"] for e in events if e.get("run_id")})
         experiments = self.experiments()
-        records = [parse_registry_event(e, runs.get(e.get("run_id") or ""), self.instance, experiments, self.ui_url,
+        records = [parse_registry_event(e, runs.get(e.get("run_id") or ""), self.instance, experiments, self.ui_links,
                                         self.handles) for e in events]
         if self.members:  # a team keeps its members' models, not every colleague's on the server
             records = [r for r in records if r.mine]

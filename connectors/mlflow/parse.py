@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
-from urllib.parse import quote
 
 from harvester.connectors.base import HarvestWindow
 from harvester.connectors.coerce import finite_number
+from harvester.connectors.mlflow.links import UiLinks, as_links
 from harvester.connectors.mlflow.rest import is_digits
 from harvester.connectors.mlflow.settings import MlflowSettings
 from harvester.errors import MalformedItemError
@@ -58,20 +58,18 @@ def read_ms(value: Any) -> datetime | None:
     return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
 
 
-def run_url(ui: str, experiment_id: str, run_id: str) -> str | None:
-    return f"{ui}/#/experiments/{experiment_id}/runs/{run_id}" if ui else None
-
-
 def run_id_of(run: Any) -> str:
     info = run.get("info") if isinstance(run, Mapping) else None
     run_id = info.get("run_id") if isinstance(info, Mapping) else None
     return run_id if isinstance(run_id, str) and run_id.strip() else ""
 
 
-def parse_run(run: Any, source: str, experiments: Mapping[str, str], ui: str,
+def parse_run(run: Any, source: str, experiments: Mapping[str, str], ui: str | UiLinks,
               handles: frozenset[str]) -> Record:
     """A runs/search element as a record. Without a run id or a start time it is malformed;
-    every other field falls back to empty."""
+    every other field falls back to empty. `ui` is the UI's links (a bare URL: an open-source
+    server's)."""
+    links = as_links(ui)
     run_id = run_id_of(run)
     if not run_id:
         raise MalformedItemError(RUNS, "", "no run_id in its info")
@@ -90,12 +88,12 @@ def parse_run(run: Any, source: str, experiments: Mapping[str, str], ui: str,
     attributes = make_run_attributes(
         status=text(info.get("status")).lower(), metrics=metrics,
         params={k: text(v) for k, v in kv(data.get("params")).items()}, tags=user_tags, name=name,
-        experiment_id=exp_id, experiment_url=f"{ui}/#/experiments/{exp_id}" if ui else None,
+        experiment_id=exp_id, experiment_url=links.experiment(exp_id),
         started_at=started.isoformat(), ended_at=ended.isoformat() if ended else None,
         description=tags.get(NOTE_TAG, "").strip(), run_type=tags.get(RUN_TYPE_TAG, "").strip())
     return make_run_record(source, run_id, ended or started, experiments.get(exp_id, f"experiment {exp_id}"),
                            attributes, actor=actor, mine=bool(actor) and actor.lower() in handles,
-                           title=name or run_id, url=run_url(ui, exp_id, run_id), payload=dict(run))
+                           title=name or run_id, url=links.run(exp_id, run_id), payload=dict(run))
 
 
 def read_timestamp(value: Any) -> int | None:
@@ -185,7 +183,7 @@ def registry_events(models: Sequence[dict], versions_by_model: Mapping[str, list
 
 
 def parse_registry_event(event: Mapping[str, Any], run: Mapping[str, Any] | None, source: str,
-                         experiments: Mapping[str, str], ui: str, handles: frozenset[str]) -> Record:
+                         experiments: Mapping[str, str], ui: str | UiLinks, handles: frozenset[str]) -> Record:
     name, version = event["name"], str(event["version"])
     actor, run_metrics, run_link = event.get("user_id") or None, {}, None
     if run is not None:
@@ -196,7 +194,7 @@ def parse_registry_event(event: Mapping[str, Any], run: Mapping[str, Any] | None
         if parsed is not None:
             actor, run_metrics, run_link = parsed.actor, dict(read_run_attributes(parsed)["metrics"]), parsed.url
     mine = bool(actor) and actor.strip().lower() in handles
-    url = f"{ui}/#/models/{quote(name, safe='')}/versions/{quote(version, safe='')}" if ui else None
+    url = as_links(ui).model_version(name, version)
     occurred = read_ms(event["occurred_ms"]) or utcnow()
     registry = make_registry_attributes(model=name, version=version, run_id=event.get("run_id"), run_url=run_link,
                                         run_metrics=run_metrics, stage=event.get("current_stage"))

@@ -19,7 +19,8 @@ class MlflowSettings:
                                     "(default: the tracking server's)")
     profile: str = setting("", "a ~/.databrickscfg profile for the workspace host and token "
                                "(tracking_uri = \"databricks\"); default: DATABRICKS_HOST and the token")
-    ui_url: str = setting("", "base of evidence links; default: tracking_uri when it is http(s)")
+    ui_url: str = setting("", "base of evidence links; default: tracking_uri when it is http(s), on "
+                              "Databricks the workspace host (profile, DATABRICKS_HOST, DEFAULT profile)")
     token_env: str = setting("", "env var holding a bearer token (on Databricks: a personal access token; "
                                  "default there: DATABRICKS_TOKEN)")
     username_env: str = setting("", "env var holding the basic-auth user, if your server uses it")

@@ -120,7 +120,7 @@ def fetch_uc_registry(connector: MlflowConnector, cursor: Cursor | None, window:
     events = registry_events(changed, versions, previous, first, window, connector.settings)
     experiments = connector.experiments()
     records = [parse_registry_event(e, runs.get(e.get("run_id") or ""), connector.instance, experiments,
-                                    connector.ui_url, connector.handles) for e in events]
+                                    connector.ui_links, connector.handles) for e in events]
     records.sort(key=lambda r: r.occurred_at)
     yield from records
     state = {n: previous.get(n, {}) for n in models}

@@ -9,7 +9,8 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harvester.connectors.gitlab.parse import parse_approval, parse_deployment, parse_merge_request, parse_release
+from harvester.connectors.gitlab.parse import (parse_approval, parse_deployment, parse_merge_request, parse_release,
+                                               parse_review_comment)
 from harvester.connectors.linear.parse import parse_issue, parse_project
 from harvester.connectors.linear.settings import LinearSettings
 from tests.connectors.test_fuzz_github_jira import FUZZ, check_record, mutated, only_own_errors
@@ -18,6 +19,9 @@ from tests.support import gitlab_fake, linear_fake
 MRS = [gitlab_fake.merge_request(7, labels=("ml",)), gitlab_fake.merge_request(8, merged=None, description=""),
        gitlab_fake.merge_request(9, author=gitlab_fake.OTHER, reviewers=())]
 APPROVALS = [gitlab_fake.approval_event(1, gitlab_fake.T0), gitlab_fake.approval_event(2, gitlab_fake.T0, iid=9)]
+COMMENTS = [gitlab_fake.comment_event(3, gitlab_fake.T0),
+            gitlab_fake.comment_event(4, gitlab_fake.T0, target_type="Note"),
+            gitlab_fake.comment_event(5, gitlab_fake.T0, noteable_type="Issue")]
 RELEASES = [gitlab_fake.release("v1.0.0", gitlab_fake.T0), gitlab_fake.release("v2.0.0", gitlab_fake.T0, upcoming=True)]
 DEPLOYMENTS = [gitlab_fake.deployment(51, gitlab_fake.T0), gitlab_fake.deployment(52, gitlab_fake.T0, env_name="staging")]
 TIERS = {"9": "production"}
@@ -41,6 +45,14 @@ def test_merge_request_parser(item, me):
 def test_approval_parser(event, mr):
     approved = {("8", 3): mr, ("8", 9): mr} if isinstance(mr, dict) else {}
     check_record(only_own_errors(parse_approval, event, "gitlab", {"8": "acme/ranking"}, approved, "ada",
+                                 gitlab_fake.URL))
+
+
+@FUZZ
+@given(mutated(COMMENTS), mutated(MRS))
+def test_review_comment_parser(event, mr):
+    merge_requests = {("8", 3): mr} if isinstance(mr, dict) else {}
+    check_record(only_own_errors(parse_review_comment, event, "gitlab", {"8": "acme/ranking"}, merge_requests, "ada",
                                  gitlab_fake.URL))
 
 

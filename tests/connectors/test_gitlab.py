@@ -18,8 +18,8 @@ from harvester.harvest import HarvestPlan, run_harvest
 from harvester.models import utcnow
 from harvester.settings import build_settings
 from harvester.timeutil import parse_since
-from tests.support.gitlab_fake import (OTHER, T0, FakeGitlab, api_pattern, approval_event, deployment,
-                                       environment, merge_request, release)
+from tests.support.gitlab_fake import (ME, OTHER, T0, FakeGitlab, api_pattern, approval_event, comment_event,
+                                       deployment, environment, merge_request, release)
 
 
 class FakeClock:
@@ -180,7 +180,79 @@ def test_approvals_become_reviews_and_project_paths_are_asked_once(store, fake):
     assert draft.statement.endswith("(3 reviews).")
     before = len(fake.rsps.calls)
     assert harvest(store, make_connector(reviews=True)).ok
-    assert len(fake.rsps.calls) - before == 2  # one page of merge requests, one of events; no lookups
+    # one page of merge requests, one of approvals, one of comments; no lookups
+    assert len(fake.rsps.calls) - before == 3
+
+
+def reviewed(n: int, author=OTHER) -> dict:
+    return merge_request(n, f"Speed up feature joins {n}", author=author, project_id=8, reviewers=())
+
+
+def test_comments_on_a_merge_request_are_one_review_and_are_paged(store, fake):
+    fake.others = [reviewed(n) for n in range(1, 4)]
+    fake.events = [comment_event(n, T0 + timedelta(minutes=n), iid=1 + n % 3,
+                                 target_type=("Note", "DiffNote", "DiscussionNote")[n % 3]) for n in range(1, 151)]
+    fake.events.append(comment_event(200, T0, iid=9, noteable_type="Issue"))  # a comment on an issue
+    summary = harvest(store, make_connector(reviews=True, username="ada"))
+    assert summary.ok, summary.sources[0].error
+    pages = [q for q in asked(fake, "/events") if q.get("action") == "commented"]
+    assert [q["page"] for q in pages] == ["1", "2"] and "target_type" not in pages[0]
+    reviews = {r.external_id: r for r in store.load_records("review")}
+    assert sorted(reviews) == ["review-8-1", "review-8-2", "review-8-3"]
+    one = reviews["review-8-2"]
+    assert (one.attributes["state"], one.attributes["via"], one.attributes["pr_author_login"]) == \
+        ("commented", "comments", "grace")
+    assert one.url == "https://gitlab.com/acme/ranking/-/merge_requests/2" and one.subject == "acme/ranking"
+    assert one.occurred_at == T0 + timedelta(minutes=148)  # the latest comment
+    [lookup] = asked(fake, "/projects/8/merge_requests")  # the second page's are listed already
+    assert lookup["iids[]"] == ["1", "2", "3"]
+    [draft] = [d for d in store.list_drafts() if d.statement.startswith("Reviewed")]
+    assert draft.statement.startswith("Reviewed 3 merge requests by 1 engineer in acme/ranking during ")
+
+
+def test_a_malformed_comment_is_skipped_and_own_merge_requests_count_for_nothing(store, fake):
+    fake.others = [reviewed(n) for n in range(1, 4)]
+    fake.mrs = [reviewed(n, author=ME) for n in range(4, 7)]
+    broken = comment_event(9, T0, iid=1)
+    del broken["note"]["noteable_iid"]
+    fake.events = [broken] + [comment_event(n, T0 + timedelta(hours=n), iid=n) for n in range(1, 7)]
+    connector = make_connector(reviews=True, username="ada")
+    summary = harvest(store, connector)
+    assert summary.ok, summary.sources[0].error
+    assert connector.skipped["review comments"] == 1
+    reviews = store.load_records("review")
+    assert sorted(r.attributes["own_pr"] for r in reviews) == [False] * 3 + [True] * 3
+    [draft] = [d for d in store.list_drafts() if d.statement.startswith("Reviewed")]
+    assert "(3 reviews)" in draft.statement  # my own three merge requests are not reviews
+
+
+def test_an_approval_and_comments_on_one_merge_request_draft_one_review(store, fake):
+    fake.others = [reviewed(n) for n in range(1, 4)]
+    fake.events = [approval_event(n, T0 + timedelta(hours=n), iid=n) for n in range(1, 4)]
+    fake.events += [comment_event(10 + n, T0 + timedelta(hours=n, minutes=-5), iid=n) for n in range(1, 4)]
+    summary = harvest(store, make_connector(reviews=True, username="ada"))
+    assert summary.ok, summary.sources[0].error
+    assert store.count_records("gitlab", "review") == 6
+    assert len(asked(fake, "/projects/8/merge_requests")) == 1  # the comments reuse the approvals' list
+    [draft] = [d for d in store.list_drafts() if d.statement.startswith("Reviewed")]
+    assert draft.statement.startswith("Reviewed 3 merge requests by 1 engineer") and "(3 reviews)" in draft.statement
+
+
+def test_comments_already_stored_are_neither_looked_up_nor_stored_again(store, fake):
+    fake.others = [reviewed(n) for n in range(1, 4)]
+    fake.events = [comment_event(n, T0 + timedelta(minutes=n), iid=1 + n % 3) for n in range(1, 7)]
+    assert harvest(store, make_connector(reviews=True, username="ada")).ok
+    cursor = store.load_cursor("gitlab", "review_comments")
+    assert cursor.value == (T0 + timedelta(minutes=6)).isoformat()
+    before, drafts = len(fake.rsps.calls), len(store.list_drafts())
+    second = harvest(store, make_connector(reviews=True, username="ada"))
+    assert second.ok and second.drafts.new == 0 and len(store.list_drafts()) == drafts
+    assert len(fake.rsps.calls) - before == 3  # merge requests, approvals, comments: one page each
+    assert store.count_records("gitlab", "review") == 3
+    fake.events.append(comment_event(7, T0 + timedelta(minutes=7), iid=2))
+    assert harvest(store, make_connector(reviews=True, username="ada")).ok
+    [moved] = [r for r in store.load_records("review") if r.external_id == "review-8-2"]
+    assert moved.occurred_at == T0 + timedelta(minutes=7) and store.count_records("gitlab", "review") == 3
 
 
 # releases and deployments --------------------------------------------------------------------

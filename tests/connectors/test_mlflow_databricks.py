@@ -69,16 +69,23 @@ def records(database_url, kind):
 
     store = open_store(database_url, "ada@example.com")
     try:
-        return [r for r in store.iter_records(kind=kind)]
+        return store.load_records(kind)
     finally:
         store.close()
 
 
-def test_versions_are_paged_and_an_alias_move_to_champion_drafts_a_promotion(workspace, config):
+def test_versions_are_paged_and_an_alias_move_to_champion_drafts_a_promotion(workspace, config, database_url):
     ids = seed(workspace)
     first = harvest(config, "--since", "90d")
     assert first["ok"], first
     assert workspace.calls("model-versions/search") >= 2  # four versions over pages of two
+    [run] = [r for r in records(database_url, "run") if r.external_id == ids["mine"]]
+    experiment = run.attributes["experiment_id"]
+    assert run.url == f"{workspace.url}/ml/experiments/{experiment}/runs/{ids['mine']}"
+    assert run.attributes["experiment_url"] == f"{workspace.url}/ml/experiments/{experiment}"
+    [v2] = [r for r in records(database_url, "model_version") if r.external_id == f"{MODEL}/{ids['v2']}"]
+    assert v2.url == f"{workspace.url}/explore/data/models/main/fraud/detector/version/{ids['v2']}"
+    assert v2.attributes["run_url"] == run.url
 
     workspace.alias(MODEL, "Champion", ids["v4"])  # UC moves no timestamp for this
     summary = harvest(config)
@@ -132,7 +139,7 @@ def test_a_malformed_version_is_skipped_and_counted(workspace, config, database_
 
 
 def test_a_databrickscfg_profile_gives_the_host_and_token(workspace, database_url, tmp_path, monkeypatch):
-    seed(workspace)
+    ids = seed(workspace)
     home = tmp_path / "user-home"
     home.mkdir()
     (home / ".databrickscfg").write_text(f"[work]\nhost = {workspace.url}\ntoken = {workspace.token}\n")
@@ -159,6 +166,8 @@ max_retries = 0
     summary = harvest(config, "--since", "90d")
     assert summary["ok"], summary
     assert summary["sources"][0]["records"] > 0
+    [run] = [r for r in records(database_url, "run") if r.external_id == ids["mine"]]
+    assert run.url == f"{workspace.url}/ml/experiments/{run.attributes['experiment_id']}/runs/{ids['mine']}"
     from harvester.redact import redact
 
     assert workspace.token not in redact(f"server said: Bearer {workspace.token}")

@@ -141,6 +141,21 @@ def test_reviews_make_one_draft_per_period_not_per_review():
     assert [f.fingerprint for f in detect_in_groups([rule], groups, CTX)] == [f.fingerprint for f in findings]
 
 
+def test_comments_on_a_change_also_approved_in_the_period_count_once():
+    def comments(n: int, days: float) -> Record:
+        attributes = make_review_attributes(state="commented", repo="acme/serving", pr_number=n, pr_title=f"Change {n}",
+                                            pr_author_id=202, via="comments", forge="gitlab")
+        return make_review_record("gitlab", f"review-8-{n}", T0 + timedelta(days=days), "acme/serving", attributes,
+                                  mine=True)
+
+    records = [review(1, days=1), comments(1, 0.5), comments(2, 2), comments(3, 3), review(3, days=80), comments(3, 81)]
+    found = detect_in_groups([ReviewGivenRule(min_reviews=1)], [group(records, "review", "acme/serving")], CTX)
+    by_period = {f.period: f for f in found}
+    assert (by_period["2026-Q3"].facts["reviews"], by_period["2026-Q3"].facts["pull_requests"]) == (3, 3)
+    assert "review-8-1" not in by_period["2026-Q3"].record_ids
+    assert by_period["2026-Q4"].facts["reviews"] == 1  # the approval in the next quarter covers its comments there
+
+
 def test_review_period_by_month():
     rule = ReviewGivenRule(period="month", min_reviews=1)
     found = detect_in_groups([rule], [group([review(1, days=0), review(2, days=40)], "review", "acme/serving")], CTX)

@@ -9,7 +9,11 @@ Where the shapes come from (GitLab's own API docs, gitlab-org/gitlab `doc/api/`)
   full}); the `draft` flag replaced `work_in_progress` in 14.0; `reviewers` since 13.8.
 - events: events.md, "List currently authenticated user's events" (id, project_id,
   action_name, target_id, target_iid, target_type "MergeRequest", target_title, created_at,
-  author{...}, author_username); `after` is a date, exclusive.
+  author{...}, author_username); `after` is a date, exclusive. A comment ("Get user
+  contribution events", "List a project's visible events"): action_name "commented on",
+  target_type "Note" (or "DiffNote", "DiscussionNote"), target_id and target_iid the note's,
+  target_title null, and note{id, body, attachment, author, created_at, system, noteable_id,
+  noteable_type, noteable_iid}; the `action` filter is `commented`.
 - projects: projects.md, "Get single project" (id, path_with_namespace, web_url, ...).
 - releases: releases/index.md, "List Releases" (tag_name, name, description, created_at,
   released_at, upcoming_release, author{...}, commit{...}, _links{self, ...}); no id.
@@ -38,6 +42,7 @@ OTHER = {"id": 202, "username": "grace", "name": "Grace Hopper", "state": "activ
          "avatar_url": "https://secure.gravatar.com/avatar/grace", "web_url": "https://gitlab.com/grace"}
 T0 = (datetime.now(timezone.utc) - timedelta(days=20)).replace(hour=9, minute=0, second=0, microsecond=0)
 PROJECTS = {7: "acme/fraud", 8: "acme/ranking"}
+ACTION_NAMES = {"approved": "approved", "commented": "commented on"}  # the `action` filter -> action_name
 
 
 def iso(value: datetime) -> str:
@@ -84,6 +89,19 @@ def approval_event(event_id: int, at: datetime, iid: int = 3, project_id: int = 
             "target_id": 600000 + iid, "target_iid": iid, "target_type": "MergeRequest", "author_id": ME["id"],
             "target_title": title, "created_at": iso(at), "author": ME, "imported": False, "imported_from": "none",
             "author_username": ME["username"]}
+
+
+def comment_event(event_id: int, at: datetime, iid: int = 3, project_id: int = 8, target_type: str = "DiffNote",
+                  noteable_type: str = "MergeRequest", system: bool = False) -> dict:
+    """One /events item: my comment on a merge request (a line of its diff, by default)."""
+    note_id = 900000 + event_id
+    return {"id": event_id, "title": None, "project_id": project_id, "action_name": "commented on",
+            "target_id": note_id, "target_iid": note_id, "target_type": target_type, "author_id": ME["id"],
+            "data": None, "target_title": None, "created_at": iso(at),
+            "note": {"id": note_id, "body": "Could this join use the cached features?", "attachment": None,
+                     "author": ME, "created_at": iso(at), "system": system, "noteable_id": 600000 + iid,
+                     "noteable_type": noteable_type, "noteable_iid": iid},
+            "author": ME, "author_username": ME["username"]}
 
 
 def project(project_id: int) -> dict:
@@ -196,7 +214,8 @@ class FakeGitlab:
 
     def list_events(self, request):
         _, params = self.query(request)
-        hits = [e for e in self.events if e["action_name"] == params.get("action", e["action_name"])]
+        action = ACTION_NAMES.get(params["action"], params["action"]) if "action" in params else None
+        hits = [e for e in self.events if action in (None, e["action_name"])]
         if "after" in params:
             hits = [e for e in hits if _time(e["created_at"]).date() > date.fromisoformat(params["after"])]
         hits.sort(key=lambda e: e["created_at"], reverse=params.get("sort", "desc") == "desc")
