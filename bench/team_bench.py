@@ -31,6 +31,7 @@ type = "mlflow"
 tracking_uri = "{uri}"
 max_retries = 0
 max_results = {page}
+timeout = 900  # a page of 50,000 runs from a server holding 100,000 takes a while on two cores
 """
 
 
@@ -82,7 +83,7 @@ def run_team(scale: Scale, work: Path, log: Log) -> list[Row]:
     add_runs(data, members * per_member, users=handles)
     seed_registry(data, scale.models, owner=handles[0])
     log(f"seeded {data.runs:,} runs of {members} members in {time.perf_counter() - started:.1f}s")
-    env = child_env(HARVESTER_HOME=str(work / "home-team"))
+    env = child_env(HARVESTER_HOME=str(work / "home-team"), MLFLOW_HTTP_REQUEST_TIMEOUT="900")
     server = start_mlflow_server(folder)
     try:
         team_cfg = write_config(work / "team.toml", team_table(members), server.url)
