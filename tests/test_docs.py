@@ -34,8 +34,9 @@ def test_readme_starts_with_the_two_commands():
 def documented_settings():
     from harvester.digest.model import DigestSettings
     from harvester.nightly import NightlySettings
+    from harvester.web.settings import ServeSettings
 
-    return [NightlySettings, DigestSettings]
+    return [NightlySettings, DigestSettings, ServeSettings]
 
 
 def test_every_setting_in_a_readme_table_says_what_it_means():
