@@ -39,8 +39,9 @@ def register(cli: click.Group) -> None:
         say(f"harvester serve: open {sign_in_url(site, server)}")
         say(f"  (the address works once; this browser then stays signed in. Secret: {secret_path()}. Ctrl-C stops.)")
         try:
-            server.serve_forever()
+            server.serve_forever()  # returns on Ctrl-C
         except KeyboardInterrupt:
-            say("Stopped.")
+            pass
         finally:
             server.server_close()
+        say("Stopped.")
