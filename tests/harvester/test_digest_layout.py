@@ -41,8 +41,9 @@ def browser():
     yield from launch_chromium()
 
 
-@pytest.fixture
-def digest_html(tmp_path):
+@pytest.fixture(params=["commands", "links"])
+def digest_html(tmp_path, request):
+    """The digest as mailed; with [serve] url set ("links"), each draft also has its buttons."""
     from harvester.config import load_config
     from harvester.digest.build import build_digest
     from harvester.digest.model import load_digest_settings
@@ -72,10 +73,11 @@ email = "ada@example.com"
 url = "{url}"
 [digest]
 command = "harvester --config /home/ada/.config/harvester/team-shared-configuration-directory/config.toml"
-""")
+""" + ('[serve]\nurl = "https://harvester.internal.example.com:8765"\n' if request.param == "links" else ""))
         config = load_config(cfg)
         built = build_digest(store, config, load_digest_settings(config), now=NOW, since="3650d")
         built.checkins.append(store.get_entry(entry.id))
+        assert bool(built.links) == (request.param == "links")
         return render_html(built)
     finally:
         store.close()
