@@ -21,9 +21,9 @@ def register(cli: click.Group) -> None:
         holding a secret kept in the app dir, mode 0600). Keys: j/k move,
         c confirm, e edit, r reject, u restore, ? help. Ctrl-C stops it.
         With [serve] url set, the weekly digest links to it."""
-        from harvester.web.app import Site
-        from harvester.web.secret import load_secret, secret_path
-        from harvester.web.server import bind_server, is_loopback, sign_in_url
+        from harvester.web.app import build_site
+        from harvester.web.secret import secret_path
+        from harvester.web.server import bind_server, describe_address, is_loopback, sign_in_url
         from harvester.web.settings import load_serve_settings
 
         import logging
@@ -31,13 +31,18 @@ def register(cli: click.Group) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines would print link tokens
         settings = load_serve_settings(app.config)
         host = host or settings.host
-        site = Site(store=app.store, config=app.config, secret=load_secret())
+        site = build_site(app, settings)
         server = bind_server(site, host, settings.port if port is None else port)
-        if not is_loopback(host):
-            say(f"Warning: listening on {host}: other machines can reach the sign-in page. Only the address below "
-                "signs in.", err=True)
-        say(f"harvester serve: open {sign_in_url(site, server)}")
-        say(f"  (the address works once; this browser then stays signed in. Secret: {secret_path()}. Ctrl-C stops.)")
+        if site.proxy is not None:
+            say(f"harvester serve: team {site.proxy.team.name} on {describe_address(server)}, members signed in by "
+                f"the proxy's {settings.user_header} header. Ctrl-C stops.")
+        else:
+            if not is_loopback(host):
+                say(f"Warning: listening on {host}: other machines can reach the sign-in page. Only the address "
+                    "below signs in.", err=True)
+            say(f"harvester serve: open {sign_in_url(site, server)}")
+            say(f"  (the address works once; this browser then stays signed in. Secret: {secret_path()}. "
+                "Ctrl-C stops.)")
         try:
             server.serve_forever()  # returns on Ctrl-C
         except KeyboardInterrupt:

@@ -20,13 +20,12 @@ TITLES = {"confirm": "Confirm this draft", "edit": "Reword this draft", "reject"
 def register(web, site: "Site") -> None:
     from flask import request
 
-    store = site.store
 
     def check(token: str):
-        link = read_link(site.secret, token, load_used_links(store))
-        if link.owner != store.owner:
+        link = read_link(site.secret, token, load_used_links(site.store))
+        if link.owner != site.store.owner:
             raise NotFoundError("No such draft here.")
-        return link, store.get_draft(link.draft_id)
+        return link, site.store.get_draft(link.draft_id)
 
     def refused(exc: LinkRefusedError):
         from harvester.commands import command_prefix
@@ -54,18 +53,18 @@ def register(web, site: "Site") -> None:
             return site.render("error.html.j2", status=403, title="Refused",
                                message="The form's security token is missing or wrong. Open the link again.")
         if link.action == "confirm":
-            entry = store.confirm_draft(draft.id, via=VIA)
+            entry = site.store.confirm_draft(draft.id, via=VIA)
             message = f"Confirmed #{draft.id} as journal entry {entry.id}."
         elif link.action == "reject":
             reason = (request.form.get("reason") or "").strip()
-            store.reject_drafts([draft.id], reason or None, via=VIA)
+            site.store.reject_drafts([draft.id], reason or None, via=VIA)
             message = f"Rejected #{draft.id}."
         else:
             text = (request.form.get("text") or "").strip()
             if not text:
                 return site.render("error.html.j2", status=400, title="Not done",
                                    message="The wording is empty; the draft was not changed. Open the link again.")
-            store.edit_draft(draft.id, text, via=VIA)
+            site.store.edit_draft(draft.id, text, via=VIA)
             message = f"Draft #{draft.id} updated."
-        record_used_link(store, link)
-        return site.render("act_done.html.j2", message=message, d=store.get_draft(draft.id))
+        record_used_link(site.store, link)
+        return site.render("act_done.html.j2", message=message, d=site.store.get_draft(draft.id))

@@ -22,20 +22,36 @@ OPEN_PATHS = ("/sign-in", "/static/", "/act/")
 
 @dataclass
 class Site:
-    """What every view works with: the store and config of the one user (or member), and the secret."""
+    """What every view works with: the store and config of the one user (or, behind a team's
+    proxy, of the member the request is from), and the secret."""
 
-    store: Any
-    config: Config
+    base_store: Any
+    base_config: Config
     secret: bytes
     sign_in: SignInTokens = field(default_factory=SignInTokens)
+    proxy: Any = None  # harvester.web.team_access.ProxyAccess in team mode behind a proxy
+
+    @property
+    def store(self):
+        from flask import g
+
+        return g.get("store", self.base_store)
+
+    @property
+    def config(self) -> Config:
+        from flask import g
+
+        return g.get("config", self.base_config)
+
+    @property
+    def csrf(self) -> str:
+        from flask import g
+
+        return g.get("csrf") or csrf_token(self.secret)
 
     @cached_property
     def session(self) -> str:
         return session_value(self.secret)
-
-    @cached_property
-    def csrf(self) -> str:
-        return csrf_token(self.secret)
 
     @cached_property
     def pages(self):
@@ -49,8 +65,36 @@ class Site:
         from harvester.commands import command_prefix
 
         html = self.pages.get_template(template).render(csrf=self.csrf, messages=get_flashed_messages(),
-                                                        command=command_prefix(self.config), **values)
+                                                        command=command_prefix(self.config),
+                                                        proxy=self.proxy is not None, **values)
         return html, status, {"Content-Type": "text/html; charset=utf-8"}
+
+
+def build_site(app, settings) -> Site:
+    """The site for the CLI's App: its store and config, or the team's behind the proxy."""
+    from harvester.web.secret import load_secret
+    from harvester.web.team_access import load_proxy_access
+
+    proxy = load_proxy_access(app.team, settings, app.base_config.where("serve"))
+    if proxy is not None:
+        return Site(base_store=app.open_store(proxy.team.key), base_config=app.base_config, secret=load_secret(),
+                    proxy=proxy)
+    return Site(base_store=app.store, base_config=app.config, secret=load_secret())
+
+
+def admit_member(site: Site, request):
+    """Behind the proxy: the request acts as the member it vouches for; a page when it vouches for nobody."""
+    from flask import g
+
+    from harvester.team import member_config
+
+    member, why = site.proxy.find_member(request.remote_addr, request.headers)
+    if member is None:
+        return site.render("signed_out.html.j2", status=403, reason=why)
+    g.store = site.base_store.for_owner(member.key)
+    g.config = member_config(site.base_config, member)
+    g.csrf = csrf_token(site.secret, f"member:{member.key}")
+    return None
 
 
 def create_app(site: Site):
@@ -58,14 +102,20 @@ def create_app(site: Site):
 
     web = Flask("harvester.web")
     web.secret_key = derive(site.secret, "flask")  # signs the flash messages' cookie only
-    web.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
-                      MAX_CONTENT_LENGTH=256 * 1024)
+    web.config.update(SESSION_COOKIE_NAME="harvester_flash", SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_HTTPONLY=True, MAX_CONTENT_LENGTH=256 * 1024)
 
     @web.before_request
     def require_session():
-        if request.path.startswith(OPEN_PATHS):
+        if request.path.startswith("/static/"):
             return None
-        if not tokens_match(request.cookies.get(COOKIE_NAME), site.session):
+        if site.proxy is not None:
+            refused = admit_member(site, request)
+            if refused is not None or request.path.startswith(OPEN_PATHS):
+                return refused
+        elif request.path.startswith(OPEN_PATHS):
+            return None
+        elif not tokens_match(request.cookies.get(COOKIE_NAME), site.session):
             return site.render("signed_out.html.j2", status=401)
         if request.method not in ("GET", "HEAD") and not tokens_match(request.form.get("csrf"), site.csrf):
             return refuse_forgery(site)

@@ -18,6 +18,10 @@ class ServeSettings:
     url: str = setting("", "the server's address as your browser reaches it, e.g. `http://127.0.0.1:8765`; when "
                            "set, every draft in the digest gets Confirm / Edit / Reject links")
     link_days: int = setting(14, "days a digest link works (each works once)")
+    user_header: str = setting("", "team mode behind a reverse proxy: the header carrying the signed-in member's "
+                                   "e-mail, e.g. `X-Forwarded-Email`; each member sees only their own drafts")
+    trusted_proxies: tuple[str, ...] = setting((), "the proxy's addresses or networks; `user_header` is believed "
+                                                   "from these only, and other connections are refused")
 
     def __post_init__(self):
         if not 0 <= self.port <= 65535:

@@ -46,10 +46,9 @@ def read_filters(args) -> dict:
 def register(web, site: "Site") -> None:
     from flask import flash, redirect, request
 
-    store = site.store
 
     def list_inbox(filters: dict):
-        return store.list_drafts(None if filters["status"] == "all" else [filters["status"]], since=filters["start"],
+        return site.store.list_drafts(None if filters["status"] == "all" else [filters["status"]], since=filters["start"],
                                  kinds=[filters["kind"]] if filters["kind"] else (),
                                  sources=[filters["source"]] if filters["source"] else ())
 
@@ -61,7 +60,7 @@ def register(web, site: "Site") -> None:
     def inbox():
         filters = read_filters(request.args)
         drafts = list_inbox(filters)
-        every = store.list_drafts()
+        every = site.store.list_drafts()
         at = request.args.get("at", "0")
         selected = min(int(at), len(drafts) - 1) if at.isdigit() and drafts else 0
         query = {k: filters[k] for k in ("status", "kind", "source", "since") if filters[k] and
@@ -74,12 +73,12 @@ def register(web, site: "Site") -> None:
     def show_draft(draft_id: int):
         from harvester.cli.review import asks_for_outcome
 
-        draft = store.get_draft(draft_id)
-        pending = [d.id for d in store.list_drafts(["pending"])]
+        draft = site.store.get_draft(draft_id)
+        pending = [d.id for d in site.store.list_drafts(["pending"])]
         index = pending.index(draft_id) if draft_id in pending else None
-        entry = (next((e for e in store.list_entries() if e.draft_id == draft_id), None)
+        entry = (next((e for e in site.store.list_entries() if e.draft_id == draft_id), None)
                  if draft.status == "confirmed" else None)
-        return site.render("draft.html.j2", d=draft, history=store.history("draft", draft_id), entry=entry,
+        return site.render("draft.html.j2", d=draft, history=site.store.history("draft", draft_id), entry=entry,
                            asks_outcome=asks_for_outcome(draft.kind), dimensions=site.config.framework.dimensions,
                            previous_id=pending[index - 1] if index else None,
                            next_id=pending[index + 1] if index is not None and index + 1 < len(pending) else None)
@@ -87,7 +86,7 @@ def register(web, site: "Site") -> None:
     @web.post("/drafts/<int:draft_id>/confirm")
     def confirm(draft_id: int):
         text = (request.form.get("text") or "").strip()
-        entry = store.confirm_draft(draft_id, text or None, via=VIA)
+        entry = site.store.confirm_draft(draft_id, text or None, via=VIA)
         return done(f"Confirmed #{draft_id} as journal entry {entry.id}.", draft_id)
 
     @web.post("/drafts/<int:draft_id>/edit")
@@ -95,21 +94,21 @@ def register(web, site: "Site") -> None:
         text = (request.form.get("text") or "").strip()
         if not text:
             raise FormError("The wording is empty; the draft was not changed.")
-        if text == store.get_draft(draft_id).statement.strip():
+        if text == site.store.get_draft(draft_id).statement.strip():
             return done("No change.", draft_id)
-        store.edit_draft(draft_id, text, via=VIA)
+        site.store.edit_draft(draft_id, text, via=VIA)
         return done(f"Draft #{draft_id} updated.", draft_id)
 
     @web.post("/drafts/<int:draft_id>/reject")
     def reject(draft_id: int):
         reason = (request.form.get("reason") or "").strip()
-        store.reject_drafts([draft_id], reason or None, via=VIA)
+        site.store.reject_drafts([draft_id], reason or None, via=VIA)
         return done(f"Rejected #{draft_id}.", draft_id)
 
     @web.post("/drafts/<int:draft_id>/restore")
     def restore(draft_id: int):
-        before = store.get_draft(draft_id).status
-        store.restore_drafts([draft_id], via=VIA)
+        before = site.store.get_draft(draft_id).status
+        site.store.restore_drafts([draft_id], via=VIA)
         removed = " (its journal entry is deleted)" if before == "confirmed" else ""
         return done(f"Restored #{draft_id} to pending{removed}.", draft_id)
 
@@ -117,7 +116,7 @@ def register(web, site: "Site") -> None:
     def tag(draft_id: int):
         from harvester.drafting.tags import apply_changes, parse_changes
 
-        draft = store.get_draft(draft_id)
+        draft = site.store.get_draft(draft_id)
         if draft.status == "confirmed":
             raise StateError(f"Draft {draft_id} is confirmed; tag its journal entry: "
                              f"`harvester tag ENTRY_ID +DIM` (`harvester journal` lists the ids).")
@@ -126,27 +125,27 @@ def register(web, site: "Site") -> None:
         tags = apply_changes(draft.tags, added, removed)
         if tags == list(draft.tags):
             return done("Tags unchanged.", draft_id)
-        store.set_draft_tags(draft_id, tags, via=VIA)
+        site.store.set_draft_tags(draft_id, tags, via=VIA)
         return done(f"Draft #{draft_id} tags: {one_line(', '.join(tags)) or '(none)'}", draft_id)
 
     @web.post("/drafts/<int:draft_id>/outcome")
     def answer_outcome(draft_id: int):
         from harvester.cli.review import asks_for_outcome
 
-        draft = store.get_draft(draft_id)
+        draft = site.store.get_draft(draft_id)
         if not asks_for_outcome(draft.kind):
             raise StateError(f"A {draft.kind} draft has no outcome to record; confirm it instead.")
         answer = (request.form.get("outcome") or "").strip()
         if not answer:
             raise FormError("The outcome is empty; nothing was recorded.")
-        entry = store.confirm_draft(draft_id, outcome=answer, via=VIA)
+        entry = site.store.confirm_draft(draft_id, outcome=answer, via=VIA)
         return done(f"Confirmed #{draft_id} as journal entry {entry.id}, outcome: {one_line(answer)}", draft_id)
 
     @web.get("/journal")
     def journal():
         since = (request.args.get("since") or "").strip()
         start = read_filters({"since": since})["start"]
-        return site.render("journal.html.j2", entries=store.list_entries(since=start), since=since)
+        return site.render("journal.html.j2", entries=site.store.list_entries(since=start), since=since)
 
     @web.get("/report")
     def report():
@@ -163,7 +162,7 @@ def register(web, site: "Site") -> None:
         config = site.config
         framework = config.framework
         level = config.rubric.level
-        built = build_report(store, framework, since=start, until=end, period=label,
+        built = build_report(site.store, framework, since=start, until=end, period=label,
                              level=framework.level(level) if level else None, author=config.identity.name,
                              command=command_prefix(config))
         return site.render("report.html.j2", period=label, report_html=render_report(built, "html"))

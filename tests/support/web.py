@@ -69,17 +69,16 @@ class RunningServer:
 @contextmanager
 def running_server(config_path: str, extra: str = "") -> Iterator[RunningServer]:
     """The serve app for `config_path` on 127.0.0.1 and a free port, served from a thread."""
-    from harvester.config import load_config
-    from harvester.store import open_store
-    from harvester.web.app import Site
-    from harvester.web.secret import load_secret
+    from harvester.cli.app import App
+    from harvester.web.app import build_site
     from harvester.web.server import bind_server, describe_address
+    from harvester.web.settings import load_serve_settings
 
     if extra:
         Path(config_path).write_text(Path(config_path).read_text(encoding="utf-8") + extra, encoding="utf-8")
-    config = load_config(config_path)
-    store = open_store(config.store_url, config.identity.owner)
-    site = Site(store=store, config=config, secret=load_secret())
+    app = App(config_path)
+    site = build_site(app, load_serve_settings(app.config))
+    store, config = site.base_store, site.base_config
     server = bind_server(site, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -89,4 +88,4 @@ def running_server(config_path: str, extra: str = "") -> Iterator[RunningServer]
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-        store.close()
+        site.base_store.close()
