@@ -33,9 +33,12 @@ def register(cli: click.Group) -> None:
         host = host or settings.host
         site = build_site(app, settings)
         server = bind_server(site, host, settings.port if port is None else port)
-        if site.proxy is not None:
-            say(f"harvester serve: team {site.proxy.team.name} on {describe_address(server)}, members signed in by "
-                f"the proxy's {settings.user_header} header. Ctrl-C stops.")
+        access = site.team_access
+        if access is not None:
+            how = (f"the proxy's {settings.user_header} header" if access.kind == "proxy"
+                   else f"links mailed from {settings.url}/sign-in/email")
+            say(f"harvester serve: team {access.team.name} on {describe_address(server)}, members signed in by "
+                f"{how}. Ctrl-C stops.")
         else:
             if not is_loopback(host):
                 say(f"Warning: listening on {host}: other machines can reach the sign-in page. Only the address "

@@ -22,10 +22,11 @@ def register(web, site: "Site") -> None:
 
 
     def check(token: str):
-        link = read_link(site.secret, token, load_used_links(site.store))
-        if link.owner != site.store.owner:
+        link = read_link(site.secret, token, load_used_links(site.base_store))
+        store = site.store_for_link(link.owner)
+        if store is None:
             raise NotFoundError("No such draft here.")
-        return link, site.store.get_draft(link.draft_id)
+        return link, store, store.get_draft(link.draft_id)
 
     def refused(exc: LinkRefusedError):
         from harvester.commands import command_prefix
@@ -37,7 +38,7 @@ def register(web, site: "Site") -> None:
     @web.get("/act/<token>")
     def open_link(token: str):
         try:
-            link, draft = check(token)
+            link, store, draft = check(token)
         except LinkRefusedError as exc:
             return refused(exc)
         return site.render("act.html.j2", link=link, d=draft, title=TITLES[link.action],
@@ -46,25 +47,25 @@ def register(web, site: "Site") -> None:
     @web.post("/act/<token>")
     def use_link(token: str):
         try:
-            link, draft = check(token)
+            link, store, draft = check(token)
         except LinkRefusedError as exc:
             return refused(exc)
         if not tokens_match(request.form.get("csrf"), csrf_token(site.secret, f"link:{link.link_id}")):
             return site.render("error.html.j2", status=403, title="Refused",
                                message="The form's security token is missing or wrong. Open the link again.")
         if link.action == "confirm":
-            entry = site.store.confirm_draft(draft.id, via=VIA)
+            entry = store.confirm_draft(draft.id, via=VIA)
             message = f"Confirmed #{draft.id} as journal entry {entry.id}."
         elif link.action == "reject":
             reason = (request.form.get("reason") or "").strip()
-            site.store.reject_drafts([draft.id], reason or None, via=VIA)
+            store.reject_drafts([draft.id], reason or None, via=VIA)
             message = f"Rejected #{draft.id}."
         else:
             text = (request.form.get("text") or "").strip()
             if not text:
                 return site.render("error.html.j2", status=400, title="Not done",
                                    message="The wording is empty; the draft was not changed. Open the link again.")
-            site.store.edit_draft(draft.id, text, via=VIA)
+            store.edit_draft(draft.id, text, via=VIA)
             message = f"Draft #{draft.id} updated."
-        record_used_link(site.store, link)
-        return site.render("act_done.html.j2", message=message, d=site.store.get_draft(draft.id))
+        record_used_link(site.base_store, link)
+        return site.render("act_done.html.j2", message=message, d=store.get_draft(draft.id))

@@ -22,14 +22,14 @@ OPEN_PATHS = ("/sign-in", "/static/", "/act/")
 
 @dataclass
 class Site:
-    """What every view works with: the store and config of the one user (or, behind a team's
-    proxy, of the member the request is from), and the secret."""
+    """What every view works with: the store and config of the one user (or, in team mode, of
+    the member the request is from), and the secret."""
 
     base_store: Any
     base_config: Config
     secret: bytes
     sign_in: SignInTokens = field(default_factory=SignInTokens)
-    proxy: Any = None  # harvester.web.team_access.ProxyAccess in team mode behind a proxy
+    team_access: Any = None  # team mode: ProxyAccess or EmailAccess, who signs members in
 
     @property
     def store(self):
@@ -66,35 +66,50 @@ class Site:
 
         html = self.pages.get_template(template).render(csrf=self.csrf, messages=get_flashed_messages(),
                                                         command=command_prefix(self.config),
-                                                        proxy=self.proxy is not None, **values)
+                                                        team_sign_in=self.team_access.kind if self.team_access
+                                                        else "", **values)
         return html, status, {"Content-Type": "text/html; charset=utf-8"}
+
+    def store_for_link(self, owner: str):
+        """The store a digest link for `owner` acts in, None when this request may not: the
+        signed-in member's own, or (sign-in by e-mail, the link being mailed to them) the
+        owner's; the one user's outside team mode."""
+        from flask import g
+
+        if "store" in g:
+            return g.store if g.store.owner == owner else None
+        access = self.team_access
+        if access is None:
+            return self.base_store if self.base_store.owner == owner else None
+        if access.kind == "email" and any(m.key == owner for m in access.team.members):
+            return self.base_store.for_owner(owner)
+        return None
 
 
 def build_site(app, settings) -> Site:
-    """The site for the CLI's App: its store and config, or the team's behind the proxy."""
+    """The site for the CLI's App: its store and config, or the team's when members sign in."""
+    from harvester.web.email_sign_in import load_email_access
     from harvester.web.secret import load_secret
     from harvester.web.team_access import load_proxy_access
 
-    proxy = load_proxy_access(app.team, settings, app.base_config.where("serve"))
-    if proxy is not None:
-        return Site(base_store=app.open_store(proxy.team.key), base_config=app.base_config, secret=load_secret(),
-                    proxy=proxy)
-    return Site(base_store=app.store, base_config=app.config, secret=load_secret())
+    secret = load_secret()
+    access = (load_email_access(app.team, settings, secret, app.base_config)
+              or load_proxy_access(app.team, settings, app.base_config.where("serve")))
+    if access is not None:
+        return Site(base_store=app.open_store(access.team.key), base_config=app.base_config, secret=secret,
+                    team_access=access)
+    return Site(base_store=app.store, base_config=app.config, secret=secret)
 
 
-def admit_member(site: Site, request):
-    """Behind the proxy: the request acts as the member it vouches for; a page when it vouches for nobody."""
+def admit_member(site: Site, member) -> None:
+    """In team mode the request acts as `member`: their store, config and CSRF token."""
     from flask import g
 
     from harvester.team import member_config
 
-    member, why = site.proxy.find_member(request.remote_addr, request.headers)
-    if member is None:
-        return site.render("signed_out.html.j2", status=403, reason=why)
     g.store = site.base_store.for_owner(member.key)
     g.config = member_config(site.base_config, member)
     g.csrf = csrf_token(site.secret, f"member:{member.key}")
-    return None
 
 
 def create_app(site: Site):
@@ -109,10 +124,15 @@ def create_app(site: Site):
     def require_session():
         if request.path.startswith("/static/"):
             return None
-        if site.proxy is not None:
-            refused = admit_member(site, request)
-            if refused is not None or request.path.startswith(OPEN_PATHS):
-                return refused
+        if site.team_access is not None:
+            member, why = site.team_access.find_member(request)
+            if member is not None:
+                admit_member(site, member)
+            elif not request.path.startswith(OPEN_PATHS):
+                return site.render("signed_out.html.j2", status=403 if site.team_access.kind == "proxy" else 401,
+                                   reason=why)
+            if request.path.startswith(OPEN_PATHS):
+                return None
         elif request.path.startswith(OPEN_PATHS):
             return None
         elif not tokens_match(request.cookies.get(COOKIE_NAME), site.session):
@@ -155,10 +175,12 @@ def create_app(site: Site):
                             secure=request.scheme == "https", path="/")
         return response
 
-    from harvester.web import act, views
+    from harvester.web import act, email_sign_in, views
 
     views.register(web, site)
     act.register(web, site)
+    if site.team_access is not None and site.team_access.kind == "email":
+        email_sign_in.register(web, site)
     return web
 
 

@@ -60,13 +60,18 @@ def read_link(secret: bytes, token: str, used: dict, now: datetime | None = None
     return link
 
 
-def load_used_links(store) -> dict:
-    return dict(store.get_state(USED_LINKS_KEY, {}) or {})
+def load_used_links(store, key: str = USED_LINKS_KEY) -> dict:
+    return dict(store.get_state(key, {}) or {})
 
 
 def record_used_link(store, link: ActionLink, now: datetime | None = None) -> None:
-    """Remember the link as used; links past their date are dropped (they are refused anyway)."""
+    remember_used_id(store, USED_LINKS_KEY, link.link_id, int(link.expires_at.timestamp()), now)
+
+
+def remember_used_id(store, key: str, link_id: str, expires: int, now: datetime | None = None) -> None:
+    """Remember a link as used until it expires; links past their date are dropped (they are
+    refused anyway)."""
     now = now or utcnow()
-    used = {k: v for k, v in load_used_links(store).items() if int(v) > now.timestamp()}
-    used[link.link_id] = int(link.expires_at.timestamp())
-    store.set_state(USED_LINKS_KEY, used)
+    used = {k: v for k, v in load_used_links(store, key).items() if int(v) > now.timestamp()}
+    used[link_id] = expires
+    store.set_state(key, used)

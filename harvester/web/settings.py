@@ -20,6 +20,8 @@ class ServeSettings:
     link_days: int = setting(14, "days a digest link works (each works once)")
     user_header: str = setting("", "team mode behind a reverse proxy: the header carrying the signed-in member's "
                                    "e-mail, e.g. `X-Forwarded-Email`; each member sees only their own drafts")
+    email_sign_in: bool = setting(False, "team mode: members sign in with a link mailed to them (the digest's SMTP "
+                                         "settings; needs `url`); each member sees only their own drafts")
     trusted_proxies: tuple[str, ...] = setting((), "the proxy's addresses or networks; `user_header` is believed "
                                                    "from these only, and other connections are refused")
 

@@ -15,11 +15,13 @@ class ProxyAccess:
     team: object  # harvester.team.Team
     header: str
     proxies: tuple  # ip networks
+    kind: str = "proxy"
 
-    def find_member(self, remote_addr: str | None, headers) -> tuple[object | None, str]:
+    def find_member(self, request) -> tuple[object | None, str]:
         """(the member, '') for a request the proxy vouches for; else (None, why not)."""
+        headers = request.headers
         try:
-            address = ipaddress.ip_address(remote_addr or "")
+            address = ipaddress.ip_address(request.remote_addr or "")
         except ValueError:
             return None, "the request's address cannot be read"
         if not any(address in network for network in self.proxies):

@@ -67,8 +67,8 @@ class RunningServer:
 
 
 @contextmanager
-def running_server(config_path: str, extra: str = "") -> Iterator[RunningServer]:
-    """The serve app for `config_path` on 127.0.0.1 and a free port, served from a thread."""
+def running_server(config_path: str, extra: str = "", port: int = 0) -> Iterator[RunningServer]:
+    """The serve app for `config_path` on 127.0.0.1 and `port` (0: a free one), served from a thread."""
     from harvester.cli.app import App
     from harvester.web.app import build_site
     from harvester.web.server import bind_server, describe_address
@@ -79,7 +79,7 @@ def running_server(config_path: str, extra: str = "") -> Iterator[RunningServer]
     app = App(config_path)
     site = build_site(app, load_serve_settings(app.config))
     store, config = site.base_store, site.base_config
-    server = bind_server(site, "127.0.0.1", 0)
+    server = bind_server(site, "127.0.0.1", port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
