@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from harvester.models import Draft, Evidence, Metric
-from tests.support.browser import launch_chromium
+from tests.support.browser import MEASURE, launch_chromium
 from tests.support.cli import write_config
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
@@ -19,22 +19,6 @@ LONG_STATEMENT = ("Improved holdout AUC of fraud-detector-gradient-boosted-ensem
                   "to 0.8641 (+6.4%) by replacing the hand-tuned merchant-category embeddings with ones learned "
                   "end to end, validated across three monthly backtests and the champion/challenger shadow run; "
                   "run 4f0c9e2b7a1d4c3e8b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c.")
-
-# Every element's box against the viewport, after layout; names the offenders for the message.
-MEASURE = """() => {
-  const width = window.innerWidth;
-  const wide = [];
-  for (const el of document.querySelectorAll('body *')) {
-    const box = el.getBoundingClientRect();
-    if (box.width === 0 && box.height === 0) continue;
-    if (box.left < -0.5 || box.right > width + 0.5) {
-      wide.push(`${el.tagName.toLowerCase()} ${Math.round(box.left)}..${Math.round(box.right)}: `
-                + (el.textContent || '').trim().slice(0, 60));
-    }
-  }
-  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, wide: wide.slice(0, 10)};
-}"""
-
 
 @pytest.fixture(scope="module")
 def browser():

@@ -11,6 +11,21 @@ from pathlib import Path
 import pytest
 
 REQUIRE_ENV = "HARVESTER_REQUIRE_BROWSER"
+# Every element's box against the viewport, after layout; names the offenders for the message.
+MEASURE = """() => {
+  const width = window.innerWidth;
+  const wide = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;
+    if (box.left < -0.5 || box.right > width + 0.5) {
+      wide.push(`${el.tagName.toLowerCase()} ${Math.round(box.left)}..${Math.round(box.right)}: `
+                + (el.textContent || '').trim().slice(0, 60));
+    }
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, wide: wide.slice(0, 10)};
+}"""
+
 
 
 def find_browser() -> str | None:

@@ -129,3 +129,19 @@ def test_source_text_stays_inert_on_every_page(page, server):
     assert "from 0.81 to 0.87" in report.locator("body").inner_text()
     assert report.locator("img").count() == 0
     assert page.dialogs == []
+
+
+def test_the_pages_fit_a_phone(browser, server):
+    from tests.support.browser import MEASURE
+
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(server.sign_in_url())
+        draft_id = pending_ids(server)[0]
+        for path in ["/", f"/drafts/{draft_id}", "/journal", "/report"]:
+            page.goto(server.url + path)
+            measured = page.evaluate(MEASURE)
+            assert measured["scrollWidth"] <= 390, (path, measured)
+    finally:
+        context.close()
