@@ -20,7 +20,6 @@ TITLES = {"confirm": "Confirm this draft", "edit": "Reword this draft", "reject"
 def register(web, site: "Site") -> None:
     from flask import request
 
-
     def check(token: str):
         link = read_link(site.secret, token, load_used_links(site.base_store))
         store = site.store_for_link(link.owner)

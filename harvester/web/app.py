@@ -1,5 +1,6 @@
-"""The web app: the session cookie every page but sign-in and the digest links requires, the
-CSRF token every POST carries, security headers, and errors as pages with the right status."""
+"""The web app: who a request is (the one user's session cookie, or in team mode the member
+the proxy or the mailed sign-in vouches for), the CSRF token every POST carries, security
+headers, and errors as pages with the right status."""
 
 from __future__ import annotations
 

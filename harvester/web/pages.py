@@ -20,7 +20,7 @@ def format_time(when) -> str:
 
 def build_query(values: dict) -> str:
     """`?a=1&b=2` of the values that are set, '' when none is."""
-    kept = [(k, v) for k, v in values.items() for v in (v if isinstance(v, (list, tuple)) else [v]) if v not in (None, "")]
+    kept = {k: v for k, v in values.items() if v not in (None, "")}
     return "?" + urlencode(kept) if kept else ""
 
 

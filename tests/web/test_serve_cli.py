@@ -61,7 +61,8 @@ def test_a_bad_serve_table_names_the_key(tmp_path):
     config = store_config(tmp_path, '[serve]\nadress = "0.0.0.0"\n')
     result = run_cli("--config", config, "serve")
     assert result.exit_code == 2
-    assert "[serve]: unknown key 'adress'. Known keys: email_sign_in, host, link_days, port, trusted_proxies, url, user_header." in result.output
+    assert ("[serve]: unknown key 'adress'. Known keys: email_sign_in, host, link_days, port, trusted_proxies, url, "
+            "user_header.") in result.output
     bad_url = store_config(tmp_path, '[serve]\nurl = "127.0.0.1:8765"\n')
     result = run_cli("--config", bad_url, "serve")
     assert result.exit_code == 2 and "url must start with http:// or https://" in result.output

@@ -4,6 +4,7 @@ a draft that is not there, and source text escaped in every page."""
 
 from __future__ import annotations
 
+import html
 import stat
 
 import pytest
@@ -123,7 +124,22 @@ def test_source_html_is_escaped_in_every_page(server, client):
         assert "<img" not in text and "<script>window" not in text and 'href="javascript' not in text, path
         assert str(escape(HOSTILE_SUBJECT)) in text, path
     assert str(escape(HOSTILE_STATEMENT)) in client.get(f"{server.url}/drafts/{hostile.id}").text
+    from harvester.web.links import sign_link
+
+    for action in ("confirm", "edit", "reject"):
+        token = sign_link(server.site.secret, action, hostile.id, server.store.owner, 1)
+        text = requests.get(f"{server.url}/act/{token}", timeout=10).text
+        assert "<img" not in text and "<script>window" not in text and str(escape(HOSTILE_STATEMENT)) in text, action
     server.store.confirm_draft(hostile.id)
     for path in ["/journal", f"/report?period={hostile.occurred_at:%Y}"]:
         text = client.get(server.url + path, timeout=10).text
         assert "<img" not in text and "<script>window" not in text, path
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/?since=soon", "Cannot read"), ("/?status=maybe", "Unknown status 'maybe'"),
+    ("/report?period=H3", "Cannot read the period 'H3'"), ("/journal?since=2999-01-01", "is in the future"),
+])
+def test_a_filter_it_cannot_read_is_a_400_page_naming_the_fix(server, client, path, message):
+    answer = client.get(server.url + path, timeout=10)
+    assert answer.status_code == 400 and message in html.unescape(answer.text)

@@ -41,7 +41,8 @@ url = "{url}"
         store = open_store(url, owner)
         try:
             store.save_draft(Draft(id=None, fingerprint=f"f-{owner}", status="pending", kind="metric_lift",
-                                   source="mlflow", subject=f"{owner}'s model", occurred_at=utcnow() - timedelta(days=2),
+                                   source="mlflow", subject=f"{owner}'s model",
+                                   occurred_at=utcnow() - timedelta(days=2),
                                    statement=f"Improved the AUC of {owner}'s model.", impact_prompt=""))
         finally:
             store.close()
