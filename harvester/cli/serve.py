@@ -19,7 +19,7 @@ def register(cli: click.Group) -> None:
         \b
         Prints an address to open: it signs this browser in once (a cookie
         holding a secret kept in the app dir, mode 0600). Keys: j/k move,
-        c confirm, e edit, r reject, u restore, ? help. Ctrl-C stops it.
+        c confirm, e edit, r reject, u undo, ? help. Ctrl-C stops it.
         With [serve] url set, the weekly digest links to it."""
         from harvester.web.app import build_site
         from harvester.web.secret import secret_path

@@ -61,11 +61,14 @@ class Site:
         return page_environment()
 
     def render(self, template: str, status: int = 200, **values: Any):
-        from flask import get_flashed_messages
+        from flask import get_flashed_messages, request
 
         from harvester.commands import command_prefix
 
-        html = self.pages.get_template(template).render(csrf=self.csrf, messages=get_flashed_messages(),
+        messages = [(message, category[5:] if category.startswith("undo:") else None)
+                    for category, message in get_flashed_messages(with_categories=True)]
+        html = self.pages.get_template(template).render(csrf=self.csrf, messages=messages,
+                                                        here=request.full_path.rstrip("?"),
                                                         command=command_prefix(self.config),
                                                         team_sign_in=self.team_access.kind if self.team_access
                                                         else "", **values)

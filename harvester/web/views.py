@@ -49,8 +49,9 @@ def register(web, site: "Site") -> None:
                                       kinds=[filters["kind"]] if filters["kind"] else (),
                                       sources=[filters["source"]] if filters["source"] else ())
 
-    def done(message: str, draft_id: int):
-        flash(message)
+    def done(message: str, draft_id: int, undo: bool = False):
+        """Back to the page the form names, with the message (and an Undo button for a decision)."""
+        flash(message, f"undo:{draft_id}" if undo else "message")
         return redirect(safe_next(request.form.get("next"), f"/drafts/{draft_id}"), code=303)
 
     @web.get("/")
@@ -84,7 +85,7 @@ def register(web, site: "Site") -> None:
     def confirm(draft_id: int):
         text = (request.form.get("text") or "").strip()
         entry = site.store.confirm_draft(draft_id, text or None, via=VIA)
-        return done(f"Confirmed #{draft_id} as journal entry {entry.id}.", draft_id)
+        return done(f"Confirmed #{draft_id} as journal entry {entry.id}.", draft_id, undo=True)
 
     @web.post("/drafts/<int:draft_id>/edit")
     def edit(draft_id: int):
@@ -100,7 +101,7 @@ def register(web, site: "Site") -> None:
     def reject(draft_id: int):
         reason = (request.form.get("reason") or "").strip()
         site.store.reject_drafts([draft_id], reason or None, via=VIA)
-        return done(f"Rejected #{draft_id}.", draft_id)
+        return done(f"Rejected #{draft_id}.", draft_id, undo=True)
 
     @web.post("/drafts/<int:draft_id>/restore")
     def restore(draft_id: int):
@@ -136,7 +137,8 @@ def register(web, site: "Site") -> None:
         if not answer:
             raise FormError("The outcome is empty; nothing was recorded.")
         entry = site.store.confirm_draft(draft_id, outcome=answer, via=VIA)
-        return done(f"Confirmed #{draft_id} as journal entry {entry.id}, outcome: {one_line(answer)}", draft_id)
+        return done(f"Confirmed #{draft_id} as journal entry {entry.id}, outcome: {one_line(answer)}", draft_id,
+                    undo=True)
 
     @web.get("/journal")
     def journal():

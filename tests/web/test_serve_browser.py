@@ -145,3 +145,25 @@ def test_the_pages_fit_a_phone(browser, server):
             assert measured["scrollWidth"] <= 390, (path, measured)
     finally:
         context.close()
+
+
+def test_u_undoes_the_last_confirm_or_reject(page, server):
+    store = server.store
+    first, second = pending_ids(server)[:2]
+    with page.expect_navigation():
+        page.keyboard.press("c")
+    assert store.get_draft(first).status == "confirmed"
+    assert "Undo (u)" in page.locator(".message").inner_text()
+    with page.expect_navigation():
+        page.keyboard.press("u")
+    assert store.get_draft(first).status == "pending"
+    assert "(its journal entry is deleted)" in page.locator(".message").inner_text()
+    assert page.locator("li.draft").count() == 6
+    page.goto(f"{server.url}/drafts/{second}")
+    page.keyboard.press("r")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # the reason left empty
+    assert store.get_draft(second).status == "rejected"
+    with page.expect_navigation():
+        page.keyboard.press("u")  # on the next draft's page: the message's Undo
+    assert store.get_draft(second).status == "pending"

@@ -19,6 +19,11 @@
     return true;
   }
 
+  // The Undo button of the last decision's message, if the page shows one.
+  function undoForm() {
+    return document.querySelector('form[data-key="undo"]');
+  }
+
   function toggleHelp(show) {
     var help = document.getElementById("keys-help");
     if (help) help.hidden = show === undefined ? !help.hidden : !show;
@@ -40,7 +45,8 @@
       case "k": if (index > 0) select(index - 1); return true;
       case "Enter": case "o": window.location.href = row.dataset.href; return true;
       case "e": window.location.href = row.dataset.href + "#edit"; return true;
-      case "c": case "r": case "u": submit(row.querySelector('form[data-key="' + key + '"]')); return true;
+      case "c": case "r": submit(row.querySelector('form[data-key="' + key + '"]')); return true;
+      case "u": submit(row.querySelector('form[data-key="u"]') || undoForm()); return true;
     }
     return false;
   }
@@ -49,7 +55,8 @@
     switch (key) {
       case "j": if (page.dataset.next) window.location.href = page.dataset.next; return true;
       case "k": if (page.dataset.previous) window.location.href = page.dataset.previous; return true;
-      case "c": case "u": submit(document.querySelector('form[data-key="' + key + '"]')); return true;
+      case "c": submit(document.querySelector('form[data-key="c"]')); return true;
+      case "u": submit(page.querySelector('form[data-key="u"]') || undoForm()); return true;
       case "r": return focusField('form[data-key="r"] input[name="reason"]');
       case "e": return focusField('textarea[data-key="e"]');
       case "t": return focusField('input[data-key="t"]');
