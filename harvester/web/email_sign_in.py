@@ -5,7 +5,7 @@ digest link it opens a page whose button (a POST) signs the browser in, as that 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 MEMBER_COOKIE = "harvester_member"
 SIGN_IN_SALT = "harvester e-mail sign-in"
 LINK_MINUTES = 15
+RESEND_SECONDS = 60  # one mail per member a minute, however often the form is sent
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,15 @@ class EmailAccess:
     secret: bytes
     url: str  # [serve] url: where the mailed link points
     kind: str = "email"
+    last_sent: dict = field(default_factory=dict, compare=False)  # member key -> when a link was last mailed
+
+    def may_send(self, member, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        last = self.last_sent.get(member.key)
+        if last is not None and (now - last).total_seconds() < RESEND_SECONDS:
+            return False
+        self.last_sent[member.key] = now
+        return True
 
     def member_cookie(self, member) -> str:
         return f"{member.key}:{derive(self.secret, f'member-session:{member.key}')}"
@@ -120,7 +130,7 @@ def register(web, site: "Site") -> None:
             return site.render("error.html.j2", status=403, title="Refused", message="Reload the page and try again.")
         wanted = (request.form.get("email") or "").strip().lower()
         member = next((m for m in access.team.members if m.key == wanted), None)
-        if member is not None:
+        if member is not None and access.may_send(member):
             send_sign_in_link(site, member)
         # The same answer either way: the page does not tell who is a member.
         return site.render("sign_in_email.html.j2", form_csrf="", sent=True)

@@ -31,6 +31,10 @@ def load_secret(create: bool = True) -> bytes:
     except OSError as exc:
         raise AppDirError(describe_unwritable(exc, "the serve secret", path, "Check its owner and mode (0600).")) \
             from None
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise AppDirError(f"The serve secret {path} can be read by other users (mode {mode:04o}); whoever reads it "
+                          f"can act as you. Run `chmod 600 {path}`, or delete it for a new one.")
     if len(text) < 32:
         raise AppDirError(f"The serve secret {path} is damaged (too short). Delete it; the next `harvester serve` "
                           "creates a new one (earlier digest links and sign-ins stop working).")

@@ -104,3 +104,10 @@ def test_a_digest_link_acts_for_the_member_it_was_mailed_to(mailed):
     csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
     assert requests.post(url, data={"csrf": csrf}, timeout=10).status_code == 200
     assert server.store.for_owner(ADA).get_draft(ada_draft).status == "confirmed"
+
+
+def test_one_mail_a_minute_however_often_the_form_is_sent(mailed):
+    server, sink, _ = mailed
+    for _ in range(3):
+        assert "a sign-in link is on its way" in ask_for_link(server, BOB).text
+    assert len(sink.received) == 1

@@ -143,3 +143,13 @@ def test_source_html_is_escaped_in_every_page(server, client):
 def test_a_filter_it_cannot_read_is_a_400_page_naming_the_fix(server, client, path, message):
     answer = client.get(server.url + path, timeout=10)
     assert answer.status_code == 400 and message in html.unescape(answer.text)
+
+
+def test_a_secret_others_can_read_is_refused_with_the_fix(server):
+    from harvester.errors import HarvesterError
+    from harvester.web.secret import load_secret
+
+    path = secret_path()
+    path.chmod(0o644)
+    with pytest.raises(HarvesterError, match=r"can be read by other users \(mode 0644\).*chmod 600"):
+        load_secret()
