@@ -20,7 +20,7 @@ CONFIG_FILENAME = "harvester.toml"
 HOME_CONFIG_FILENAME = "config.toml"
 # Top-level tables a config may hold; each feature validates its own table.
 KNOWN_SECTIONS = ("identity", "store", "harvest", "connectors", "rules", "rubric", "wording", "digest", "nightly",
-                  "report", "team", "mcp")
+                  "report", "team", "mcp", "serve")
 
 
 class AppDirError(HarvesterError):

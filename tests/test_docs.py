@@ -35,8 +35,9 @@ def documented_settings():
     from harvester.assistant.settings import AssistantSettings
     from harvester.digest.model import DigestSettings
     from harvester.nightly import NightlySettings
+    from harvester.web.settings import ServeSettings
 
-    return [NightlySettings, DigestSettings, AssistantSettings]
+    return [NightlySettings, DigestSettings, AssistantSettings, ServeSettings]
 
 
 def test_every_setting_in_a_readme_table_says_what_it_means():

@@ -31,10 +31,10 @@ def cli(ctx: click.Context, config_path: str | None, member_name: str | None) ->
 
 def register_commands() -> None:
     from harvester.cli import assistant, digest, doctor, drafts, harvesting, journal, nightly, setup
-    from harvester.cli import report, retag, review, search, tags, team
+    from harvester.cli import report, retag, review, search, serve, tags, team
 
     for module in (harvesting, drafts, journal, setup, nightly, doctor, digest, report, search, tags, retag, review,
-                   team, assistant):
+                   serve, team, assistant):
         module.register(cli)
 
 

@@ -58,7 +58,25 @@ def build_digest(store: Store, config: Config, settings: DigestSettings, now: da
     recent = [d for d in pending if max(ensure_utc(d.created_at or d.occurred_at),
                                         ensure_utc(d.updated_at or d.occurred_at)) >= start]
     framework = config.framework
+    groups = group_drafts(recent)
     return Digest(generated_at=now, since=start, week=iso_week(today or now.date()),
-                  command=command_prefix(config, settings), groups=group_drafts(recent),
+                  command=command_prefix(config, settings), groups=groups,
                   older_pending=len(pending) - len(recent), checkins=select_checkins(store, settings, now),
-                  dimension_titles={d.id: d.title for d in framework.dimensions})
+                  dimension_titles={d.id: d.title for d in framework.dimensions},
+                  links=sign_draft_links(store, config, [d for g in groups for d in g.drafts], now))
+
+
+def sign_draft_links(store: Store, config: Config, drafts: list[Draft], now: datetime) -> dict[int, dict[str, str]]:
+    """With [serve] url set, a signed single-use link per action for each draft; else none."""
+    from harvester.web.settings import load_serve_settings
+
+    serve = load_serve_settings(config)
+    if not serve.url or not drafts:
+        return {}
+    from harvester.web.links import LINK_ACTIONS, sign_link
+    from harvester.web.secret import load_secret
+
+    secret = load_secret()
+    base = serve.url.rstrip("/")
+    return {d.id: {action: f"{base}/act/{sign_link(secret, action, d.id, store.owner, serve.link_days, now)}"
+                   for action in LINK_ACTIONS} for d in drafts}

@@ -107,6 +107,7 @@ class Digest:
     older_pending: int = 0
     checkins: list[Entry] = field(default_factory=list)
     dimension_titles: dict[str, str] = field(default_factory=dict)
+    links: dict[int, dict[str, str]] = field(default_factory=dict)  # draft id -> action -> one-click URL
 
     @property
     def draft_count(self) -> int:
@@ -142,7 +143,8 @@ class Digest:
             "groups": [{"kind": g.kind, "title": g.title,
                         "drafts": [{**d.as_json(), "commands": {"confirm": self.confirm_command(d.id),
                                                                 "edit": self.edit_command(d.id),
-                                                                "reject": self.reject_command(d.id)}}
+                                                                "reject": self.reject_command(d.id)},
+                                    **({"links": self.links[d.id]} if d.id in self.links else {})}
                                    for d in g.drafts]} for g in self.groups],
             "checkins": [{**e.as_json(), "confirmed_at": e.created_at.isoformat() if e.created_at else None,
                           "command": self.outcome_command(e.id)} for e in self.checkins],

@@ -3,17 +3,14 @@ desktop (1200 px) viewport, however long the statements, URLs and commands are."
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from harvester.models import Draft, Evidence, Metric
+from tests.support.browser import MEASURE, launch_chromium
 from tests.support.cli import write_config
 
-REQUIRE_ENV = "HARVESTER_REQUIRE_BROWSER"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 LONG_URL = ("https://mlflow.internal.example.com/#/experiments/918273645546372819/runs/"
             "4f0c9e2b7a1d4c3e8b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c?searchFilter=metrics.val_auc%3E0.85"
@@ -23,51 +20,14 @@ LONG_STATEMENT = ("Improved holdout AUC of fraud-detector-gradient-boosted-ensem
                   "end to end, validated across three monthly backtests and the champion/challenger shadow run; "
                   "run 4f0c9e2b7a1d4c3e8b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c.")
 
-# Every element's box against the viewport, after layout; names the offenders for the message.
-MEASURE = """() => {
-  const width = window.innerWidth;
-  const wide = [];
-  for (const el of document.querySelectorAll('body *')) {
-    const box = el.getBoundingClientRect();
-    if (box.width === 0 && box.height === 0) continue;
-    if (box.left < -0.5 || box.right > width + 0.5) {
-      wide.push(`${el.tagName.toLowerCase()} ${Math.round(box.left)}..${Math.round(box.right)}: `
-                + (el.textContent || '').trim().slice(0, 60));
-    }
-  }
-  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, wide: wide.slice(0, 10)};
-}"""
-
-
-def find_browser() -> str | None:
-    for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium") or ""):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="module")
 def browser():
-    def unavailable(reason: str):
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{reason}, and {REQUIRE_ENV}=1 requires it. Install it: apt-get install -y chromium")
-        pytest.skip(reason)
-
-    executable = find_browser()
-    if executable is None:
-        unavailable("no Chromium at /usr/bin/chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield launched
-        launched.close()
+    yield from launch_chromium()
 
 
-@pytest.fixture
-def digest_html(tmp_path):
+@pytest.fixture(params=["commands", "links"])
+def digest_html(tmp_path, request):
+    """The digest as mailed; with [serve] url set ("links"), each draft also has its buttons."""
     from harvester.config import load_config
     from harvester.digest.build import build_digest
     from harvester.digest.model import load_digest_settings
@@ -97,10 +57,11 @@ email = "ada@example.com"
 url = "{url}"
 [digest]
 command = "harvester --config /home/ada/.config/harvester/team-shared-configuration-directory/config.toml"
-""")
+""" + ('[serve]\nurl = "https://harvester.internal.example.com:8765"\n' if request.param == "links" else ""))
         config = load_config(cfg)
         built = build_digest(store, config, load_digest_settings(config), now=NOW, since="3650d")
         built.checkins.append(store.get_entry(entry.id))
+        assert bool(built.links) == (request.param == "links")
         return render_html(built)
     finally:
         store.close()
