@@ -91,10 +91,10 @@ class RecordedTeam:
         return 200, {}, json.dumps(self.jira.jql_page(hits[offset:offset + size], token))
 
 
-def count_backfill(folder: Path, head: str, site: str, team: bool, recorded: RecordedTeam) -> int:
+def count_backfill(folder: Path, head: str, site: str, team: bool, recorded: RecordedTeam) -> tuple[int, str]:
     import responses
 
-    from bench.saas_cases import own_counter
+    from bench.saas_cases import describe_calls, own_counter
     from harvester.config import load_config
     from harvester.harvest import run_harvest
     from harvester.store import open_store
@@ -110,13 +110,13 @@ def count_backfill(folder: Path, head: str, site: str, team: bool, recorded: Rec
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps, own_counter():
             recorded.install(rsps)
             summary = run_harvest(store, config, since="90d")
-            calls = len(rsps.calls)
+            calls = list(rsps.calls)
     finally:
         store.close()
     failed = [s for s in summary.sources if not s.ok]
     if failed:
         raise RuntimeError(f"{failed[0].instance}: {failed[0].error}")
-    return calls
+    return len(calls), describe_calls(calls)
 
 
 def count_team_and_single(scale: Scale, folder: Path, members: int) -> tuple[int, int, int, str]:
@@ -124,12 +124,12 @@ def count_team_and_single(scale: Scale, folder: Path, members: int) -> tuple[int
     recorded = RecordedTeam(members)
     site = recorded.jira.CLOUD
     with secret("GITHUB_TOKEN", "ghp_bench0000000000000000000000000000"), secret("JIRA_API_TOKEN", "atl-bench"):
-        team = count_backfill(folder / "team", team_toml(members), site, True, recorded)
+        team, team_calls = count_backfill(folder / "team", team_toml(members), site, True, recorded)
         alone = []
         for i in range(members):
             recorded.me = i
             alone.append(count_backfill(folder / f"m{i:02d}", single_toml(i), site, False, recorded))
-    note = (f"backfill of {members * ITEMS_PER_MEMBER} merged PRs and as many resolved issues; team: one org search "
-            f"page + its details query + one JQL page; a member alone: GET /user, a search page, its details "
-            f"query, the reviews query, GET /myself and one JQL page")
-    return team, alone[0], sum(alone), note
+    note = (f"backfill of {members * ITEMS_PER_MEMBER} merged PRs and as many resolved issues, "
+            f"{ITEMS_PER_MEMBER} of each per member, pages of 100; team: {team_calls}; a member alone: "
+            f"{alone[0][1]}")
+    return team, alone[0][0], sum(n for n, _ in alone), note
