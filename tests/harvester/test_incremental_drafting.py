@@ -22,7 +22,7 @@ from harvester.settings import build_settings
 from tests.support.jira import CLOUD, ME_ACCOUNT, cloud_user, issue, parent_ref
 
 T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
-EXPERIMENTS = ("fraud", "churn", "ranker")
+EXPERIMENTS = ("fraud", "churn")
 REPOS = ("acme/fraud", "acme/serving")
 JIRA = build_settings(JiraSettings, {"url": CLOUD}, "t")
 owners = count()
@@ -93,8 +93,8 @@ days = st.integers(0, 120)
 # Small id spaces, so a later event often changes a record already harvested (a new metric,
 # another experiment or quarter, a serving flag turned off).
 records = st.one_of(
-    st.builds(run, st.integers(0, 7), st.sampled_from(EXPERIMENTS), st.integers(0, 40),
-              st.floats(0.70, 0.95).map(lambda x: round(x, 3)), st.integers(80, 400)),
+    st.builds(run, st.integers(0, 9), st.sampled_from(EXPERIMENTS), st.integers(0, 12),
+              st.floats(0.60, 0.95).map(lambda x: round(x, 3)), st.integers(80, 400)),
     st.builds(model_version, st.integers(1, 2), st.integers(0, 7), st.booleans()),
     st.builds(pull_request, st.integers(1, 3), st.sampled_from(REPOS), st.integers(0, 7), st.integers(1, 3), days),
     st.builds(ticket, st.integers(1, 4), days, st.booleans(), st.integers(0, 1)),
