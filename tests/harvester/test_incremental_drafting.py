@@ -195,3 +195,18 @@ def test_a_change_of_a_rule_setting_runs_the_full_pass(store, monkeypatch):
     assert calls[1:] == [{("mlflow", "run", "churn")}]  # the next change: by what changed again
     assert redraft(store, config(latency_reduction={"min_relative_improvement": 0.9})).superseded == 0
     assert calls[2:] == [None]  # `redraft` always reads everything
+
+
+def test_a_model_version_turned_serving_re_evaluates_the_runs_it_names(store):
+    """Which run serves is a fact across groups: the baseline of a later campaign can move to it."""
+    changed_only, full = store.for_owner("changed@example.com"), store.for_owner("full@example.com")
+    runs = [run(0, "fraud", 0, 0.80, 300), run(1, "fraud", 1, 0.90, 300),
+            run(2, "fraud", 60, 0.85, 300), run(3, "fraud", 61, 0.88, 300)]
+    for page in (runs + [model_version(1, 0, serving=False)], [model_version(1, 0, serving=True)]):
+        changed_only.save_page(page, None)
+        full.save_page(page, None)
+        redraft_if_changed(changed_only, config())
+        redraft(full, config())
+        assert drafts_of(changed_only) == drafts_of(full)
+    lifts = [d for d in changed_only.list_drafts() if d.kind == "metric_lift" and d.status == "pending"]
+    assert lifts and lifts[0].metrics[0].before == 0.80  # measured against the serving run now
