@@ -210,14 +210,16 @@ def draft_all(store: Store, rules: Sequence[Rule], framework: Framework, drafted
     store.save_findings(detection.fresh)
     held = set(drafted_from.get("held") or ())
     counts = DraftCounts(findings=len(findings), held=tuple(sorted(held)))
-    drafted = set()
+    drafted, made = set(), []
     for group in split_decided(link_findings(findings), store.draft_states(), store.covered_by_decisions()):
         if held & {f.source for f in group.findings}:
             drafted.update(f.fingerprint for f in group.findings)
             continue
-        draft = draft_from_group(group, framework, names)
-        drafted.add(draft.fingerprint)
-        counts.add(store.save_draft(draft), draft.source)
+        made.append((group, draft_from_group(group, framework, names)))
+        drafted.add(made[-1][1].fingerprint)
+    # Each finding is in one group, so no draft saved here is one another group sets aside.
+    for (group, draft), outcome in zip(made, store.save_drafts([draft for _, draft in made])):
+        counts.add(outcome, draft.source)
         if len(group.findings) > 1:  # drafts of findings now joined to this one, from earlier harvests
             counts.superseded += store.supersede_drafts([f.fingerprint for f in group.findings[1:]], draft.fingerprint)
     counts.superseded += store.retire_missing_drafts(drafted, keep_sources=held)
