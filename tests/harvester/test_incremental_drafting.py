@@ -210,3 +210,30 @@ def test_a_model_version_turned_serving_re_evaluates_the_runs_it_names(store):
         assert drafts_of(changed_only) == drafts_of(full)
     lifts = [d for d in changed_only.list_drafts() if d.kind == "metric_lift" and d.status == "pending"]
     assert lifts and lifts[0].metrics[0].before == 0.80  # measured against the serving run now
+
+
+def test_a_run_reassigned_to_another_member_re_evaluates_both_members_groups(store):
+    from harvester.store.store import Store
+    from harvester.store.team_scope import RecordOwners
+
+    def team(name: str):
+        members = {"ada": f"ada@{name}.example.com", "bob": f"bob@{name}.example.com"}
+        harvest = Store(store.engine, f"team:{name}", harvest_owner=f"team:{name}",
+                        record_owners=RecordOwners(f"team:{name}", members))
+        return harvest, [harvest.for_owner(m) for m in members.values()]
+
+    runs = [run(0, "fraud", 1, 0.80, 300), run(1, "fraud", 2, 0.86, 300), run(2, "fraud", 3, 0.90, 300),
+            replace(run(3, "fraud", 1, 0.70, 300), actor="bob"), replace(run(4, "fraud", 2, 0.75, 300), actor="bob")]
+    (changed_only, changed_members), (full, full_members) = team("one"), team("two")
+    for page in (runs, [replace(runs[2], actor="bob")]):  # the best run turns out to be bob's
+        changed_only.save_page(page, None)
+        full.save_page(page, None)
+        for member in changed_members:
+            redraft_if_changed(member, config())
+        for member in full_members:
+            redraft(member, config())
+        for a, b in zip(changed_members, full_members):
+            assert drafts_of(a) == drafts_of(b)
+    ada, bob = changed_members
+    assert [d.metrics[0].after for d in ada.list_drafts() if d.kind == "metric_lift"] == [0.86]  # without run 2
+    assert [d.metrics[0].after for d in bob.list_drafts() if d.kind == "metric_lift"] == [0.90]
