@@ -80,10 +80,30 @@ class RollupRule(Rule):
         raise NotImplementedError
 
 
+@dataclass
+class Detected:
+    """What one pass over some groups found: per (source, kind, subject) group read by a
+    per-group rule, its findings (empty when none); per rollup rule (by its index in the
+    rules given), the findings of its buckets in key order."""
+
+    groups: dict[tuple[str, str, str], list[Finding]] = field(default_factory=dict)
+    rollups: dict[int, list[Finding]] = field(default_factory=dict)
+
+    def findings(self) -> list[Finding]:
+        return [f for found in self.groups.values() for f in found] + \
+            [f for found in self.rollups.values() for f in found]
+
+
 def detect_in_groups(rules: Sequence[Rule], groups: Iterable[RecordGroup], context: DetectContext,
                      on_group: Callable[[], None] | None = None) -> list[Finding]:
     """Every rule over every group it reads, then each rollup's buckets in key order."""
-    findings: list[Finding] = []
+    return detect_by_group(rules, groups, context, on_group).findings()
+
+
+def detect_by_group(rules: Sequence[Rule], groups: Iterable[RecordGroup], context: DetectContext,
+                    on_group: Callable[[], None] | None = None) -> Detected:
+    """`detect_in_groups`, its findings kept apart by the group or rollup rule they came from."""
+    found = Detected()
     buckets: dict[int, dict[Any, list[Record]]] = {i: {} for i, rule in enumerate(rules)
                                                    if isinstance(rule, RollupRule)}
     for group in groups:
@@ -97,15 +117,17 @@ def detect_in_groups(rules: Sequence[Rule], groups: Iterable[RecordGroup], conte
                         if key is not None:
                             buckets[i].setdefault(key, []).append(record)
                 else:
-                    findings.extend(rule.detect(group, context))
+                    found.groups.setdefault((group.source, group.kind, group.subject), []).extend(
+                        rule.detect(group, context))
         if on_group:
             on_group()
     for i, gathered in buckets.items():
         rule = rules[i]
+        found.rollups[i] = []
         for key in sorted(gathered):
             with rule_failures(rule, f"its bucket {key!r}"):
-                findings.extend(rule.summarise(key, gathered[key], context))
-    return findings
+                found.rollups[i].extend(rule.summarise(key, gathered[key], context))
+    return found
 
 
 @contextmanager

@@ -10,13 +10,13 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from harvester.config import Config
-from harvester.drafting.identity import carry_identities
+from harvester.drafting.detection import detect_findings
 from harvester.drafting.kinds import kind_of
 from harvester.drafting.linking import FindingGroup, link_findings, linked_summary
 from harvester.models import DECIDED_STATUSES, Draft, Evidence, Finding, utcnow
 from harvester.registry import build_rules
 from harvester.drafting.rubric import Framework
-from harvester.rules.base import DetectContext, RecordGroup, Rule, detect_in_groups
+from harvester.rules.base import DetectContext, Rule
 from harvester.rules.metric_names import metric_family
 from harvester.safe_text import one_line
 from harvester.store import Store
@@ -63,14 +63,6 @@ def build_context(store: Store, now: datetime) -> DetectContext:
         if r.attributes.get("serving") and r.attributes.get("run_id"):
             serving.add((r.source, str(r.attributes["run_id"])))
     return DetectContext(now=now, serving_runs=frozenset(serving))
-
-
-def detect_findings(store: Store, rules: Sequence[Rule], context: DetectContext,
-                    on_group: Callable[[], None] | None = None) -> list[Finding]:
-    kinds = {k for rule in rules for k in rule.kinds}
-    groups = (RecordGroup(source=source, kind=kind, subject=subject, records=records)
-              for source, kind, subject, records in store.iter_record_groups(kinds))
-    return detect_in_groups(rules, groups, context, on_group)
 
 
 def authored_texts(f: Finding) -> list[str]:
@@ -156,7 +148,7 @@ def drafting_inputs(rules: Sequence[Rule], framework: Framework, names: MetricNa
                                         repr(names or MetricNames())]).encode())
     here = Path(__file__).parent
     code = sorted(Path(rules_package.__file__).parent.glob("*.py")) + sorted((here / "wording").glob("*.py")) + \
-        [here / name for name in ("drafting.py", "linking.py", "identity.py", "kinds.py", "rubric.py")]
+        [here / name for name in ("drafting.py", "detection.py", "linking.py", "identity.py", "kinds.py", "rubric.py")]
     for path in code:
         try:
             digest.update(path.read_bytes())
@@ -182,14 +174,15 @@ def redraft_if_changed(store: Store, config: Config, now: datetime | None = None
                        rules: Sequence[Rule] | None = None) -> DraftCounts:
     """`redraft`, unless no record, rule parameter or rubric changed since the last complete
     pass: then the drafts are already what a pass would make, and a nightly run with nothing
-    new stays fast however long the history."""
+    new stays fast however long the history. When only records changed, the rules re-run over
+    the groups they changed (harvester.drafting.detection), so the pass grows with the change."""
     rules = load_rules(config) if rules is None else rules
     framework = config.framework
     names = metric_names(config)
     current = drafting_state(store, rules, framework, names)
     if store.get_state(DRAFTED_INPUTS_KEY) == current:
         return DraftCounts(skipped=True, held=tuple(current["held"]))
-    return draft_all(store, rules, framework, current, now or utcnow(), names=names)
+    return draft_all(store, rules, framework, current, now or utcnow(), names=names, full=False)
 
 
 def redraft(store: Store, config: Config, now: datetime | None = None,
@@ -203,26 +196,33 @@ def redraft(store: Store, config: Config, now: datetime | None = None,
 
 
 def draft_all(store: Store, rules: Sequence[Rule], framework: Framework, drafted_from: dict, now: datetime,
-              on_group: Callable[[], None] | None = None, names: MetricNames | None = None) -> DraftCounts:
+              on_group: Callable[[], None] | None = None, names: MetricNames | None = None,
+              full: bool = True) -> DraftCounts:
     """The drafting pass; `drafted_from` (read before the records are) is saved once it completes.
+    Unless `full`, the rules re-run only where records changed since the last pass; the
+    drafts are the same either way.
 
     Findings resting on a source whose latest harvest did not complete change no draft: what
     it fetched may be partial, so its drafts wait, neither added, refreshed nor retired."""
-    findings = detect_findings(store, rules, build_context(store, now), on_group)
-    findings = carry_identities(findings, store)
-    store.save_findings(findings)
+    context = build_context(store, now)
+    detection = detect_findings(store, rules, context, drafted_from["inputs"], full, on_group)
+    findings = detection.findings
+    store.save_findings(detection.fresh)
     held = set(drafted_from.get("held") or ())
     counts = DraftCounts(findings=len(findings), held=tuple(sorted(held)))
-    drafted = set()
+    drafted, made = set(), []
     for group in split_decided(link_findings(findings), store.draft_states(), store.covered_by_decisions()):
         if held & {f.source for f in group.findings}:
             drafted.update(f.fingerprint for f in group.findings)
             continue
-        draft = draft_from_group(group, framework, names)
-        drafted.add(draft.fingerprint)
-        counts.add(store.save_draft(draft), draft.source)
+        made.append((group, draft_from_group(group, framework, names)))
+        drafted.add(made[-1][1].fingerprint)
+    # Each finding is in one group, so no draft saved here is one another group sets aside.
+    for (group, draft), outcome in zip(made, store.save_drafts([draft for _, draft in made])):
+        counts.add(outcome, draft.source)
         if len(group.findings) > 1:  # drafts of findings now joined to this one, from earlier harvests
             counts.superseded += store.supersede_drafts([f.fingerprint for f in group.findings[1:]], draft.fingerprint)
     counts.superseded += store.retire_missing_drafts(drafted, keep_sources=held)
+    store.save_detected(detection.state(rules, drafted_from["inputs"], context), detection.consumed)
     store.set_state(DRAFTED_INPUTS_KEY, drafted_from)
     return counts

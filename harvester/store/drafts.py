@@ -49,26 +49,41 @@ class DraftsMixin:
 
         Returns 'new', 'updated', 'unchanged' or 'kept' (confirmed, rejected or edited).
         """
+        return self.save_drafts([draft])[0]
+
+    def save_drafts(self, drafts: Sequence[Draft]) -> list[str]:
+        """`save_draft` for each of `drafts` (distinct fingerprints), in one transaction that
+        reads the stored drafts once and writes only those that change."""
         t = schema.drafts
         now = utcnow()
-        values = draft_row(draft)
+        fingerprints = [d.fingerprint for d in drafts]
+        outcomes = []
         with self.engine.begin() as conn:
-            existing = conn.execute(sa.select(t).where(
-                t.c.owner == self.owner, t.c.fingerprint == draft.fingerprint)).mappings().first()
-            if existing is None:
-                conn.execute(t.insert().values(owner=self.owner, fingerprint=draft.fingerprint, status="pending",
-                                               edited=False, created_at=now, updated_at=now, **values))
-                return "new"
-            revived = existing["status"] == "superseded"
-            if (existing["status"] != "pending" and not revived) or existing["edited"]:
-                return "kept"
-            if revived:  # the tool had set it aside; its finding stands on its own again
-                values.update(status="pending", reason=None, decided_at=None)
-            changes = {k: v for k, v in values.items() if differs(existing[k], v)}
-            if not changes:
-                return "unchanged"
-            conn.execute(t.update().where(t.c.id == existing["id"]).values(updated_at=now, **changes))
-            return "updated"
+            stored = {}
+            for i in range(0, len(fingerprints), 500):
+                stored.update((row["fingerprint"], row) for row in conn.execute(sa.select(t).where(
+                    t.c.owner == self.owner, t.c.fingerprint.in_(fingerprints[i:i + 500]))).mappings())
+            for draft in drafts:
+                outcomes.append(self._save_one(conn, draft, stored.get(draft.fingerprint), now))
+        return outcomes
+
+    def _save_one(self, conn: sa.Connection, draft: Draft, existing: Any, now: datetime) -> str:
+        t = schema.drafts
+        values = draft_row(draft)
+        if existing is None:
+            conn.execute(t.insert().values(owner=self.owner, fingerprint=draft.fingerprint, status="pending",
+                                           edited=False, created_at=now, updated_at=now, **values))
+            return "new"
+        revived = existing["status"] == "superseded"
+        if (existing["status"] != "pending" and not revived) or existing["edited"]:
+            return "kept"
+        if revived:  # the tool had set it aside; its finding stands on its own again
+            values.update(status="pending", reason=None, decided_at=None)
+        changes = {k: v for k, v in values.items() if differs(existing[k], v)}
+        if not changes:
+            return "unchanged"
+        conn.execute(t.update().where(t.c.id == existing["id"]).values(updated_at=now, **changes))
+        return "updated"
 
     def supersede_drafts(self, fingerprints: Sequence[str], into: str) -> int:
         """Set aside pending drafts whose findings are now part of the draft `into` (a later

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from harvester.models import Cursor, Record, ensure_utc, utcnow
 from harvester.store import schema
+from harvester.store.changes import GroupKey, mark_changed_groups
 from harvester.store.rows import differs, row_to_record
 from harvester.store.state import RECORDS_VERSION_KEY
 from harvester.store.team_scope import RecordOwners
@@ -31,11 +32,13 @@ class RecordsMixin:
         Returns how many records are new or changed in what rules read. Any such change
         gives the records a new version (RECORDS_VERSION_KEY) in the same transaction, so
         drafting is never skipped over records it has not seen, even after a crash between
-        harvest and drafting or a change committed while a drafting pass was running."""
+        harvest and drafting or a change committed while a drafting pass was running; and it
+        marks the groups those records left or joined, which the next pass re-evaluates."""
         with self.engine.begin() as conn:
-            changed, moved = self.count_changed(conn, records)
+            changed, moved, groups = self.count_changed(conn, records)
             self.delete_moved_records(conn, moved)
             self.upsert_records(conn, records)
+            mark_changed_groups(conn, groups)
             if changed:
                 upsert_rows(conn, schema.app_state, [{"owner": self.harvest_owner, "key": RECORDS_VERSION_KEY,
                                                       "value": uuid.uuid4().hex, "updated_at": utcnow()}],
@@ -47,16 +50,17 @@ class RecordsMixin:
     def owner_of(self, record: Record) -> str:
         return self.record_owners.owner_of(record) if self.record_owners else self.owner
 
-    def count_changed(self, conn: sa.Connection, records: Sequence[Record]) -> tuple[int, list[int]]:
+    def count_changed(self, conn: sa.Connection, records: Sequence[Record]) -> tuple[int, list[int], set[tuple]]:
         """Records that are new, or differ from the stored ones in a field rules read (not the
-        payload) or in whom they belong to; and the ids of stored rows of a record now
-        belonging to another member (a ticket reassigned), which the new row replaces."""
+        payload) or in whom they belong to; the ids of stored rows of a record now belonging
+        to another member (a ticket reassigned), which the new row replaces; and the
+        (owner, source, kind, subject) groups such records leave or join."""
         t = schema.records
         owners = self.record_owners.owners if self.record_owners else (self.owner,)
         by_kind: dict[tuple[str, str], dict[str, Record]] = {}
         for r in records:
             by_kind.setdefault((r.source, r.kind), {})[r.external_id] = r
-        changed, moved = 0, []
+        changed, moved, groups = 0, [], set()
         dialect = conn.dialect.name
         for (source, kind), page in by_kind.items():
             stored: dict[str, list] = {}
@@ -70,10 +74,14 @@ class RecordsMixin:
             for external_id, r in page.items():
                 owner = self.owner_of(r)
                 rows = stored.get(as_stored(external_id, dialect), [])
-                moved += [row["id"] for row in rows if row["owner"] != owner]
+                gone = [row for row in rows if row["owner"] != owner]
+                moved += [row["id"] for row in gone]
                 row = next((row for row in rows if row["owner"] == owner), None)
-                changed += row is None or any(differs(row[c], as_stored(getattr(r, c), dialect)) for c in RULE_FIELDS)
-        return changed, moved
+                if row is None or any(differs(row[c], as_stored(getattr(r, c), dialect)) for c in RULE_FIELDS):
+                    changed += 1
+                    groups.add((owner, source, kind, r.subject))
+                    groups.update((old["owner"], source, kind, old["subject"]) for old in gone + [row] if old)
+        return changed, moved, groups
 
     def delete_moved_records(self, conn: sa.Connection, ids: Sequence[int]) -> None:
         t = schema.records
@@ -134,11 +142,24 @@ class RecordsMixin:
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
 
-    def iter_record_groups(self, kinds: Iterable[str]) -> Iterator[tuple[str, str, str, list[Record]]]:
-        """Yield (source, kind, subject, records oldest first), streaming one group at a time.
-        Rules read normalised attributes only, so the raw payload is left in the database."""
+    def iter_record_groups(self, kinds: Iterable[str],
+                           only: Iterable[GroupKey] | None = None) -> Iterator[tuple[str, str, str, list[Record]]]:
+        """Yield (source, kind, subject, records oldest first), streaming one group at a time;
+        with `only`, just those (source, kind, subject) groups. Rules read normalised
+        attributes only, so the raw payload is left in the database."""
+        kinds = sorted(set(kinds))
+        if only is None:
+            yield from self.stream_groups(sa.true(), kinds)
+            return
+        wanted = sorted(g for g in set(only) if g[1] in kinds)
         t = schema.records
-        q = (sa.select(*[c for c in t.columns if c.name != "payload"]).where(t.c.owner == self.owner, t.c.kind.in_(sorted(set(kinds))))
+        for i in range(0, len(wanted), 200):
+            yield from self.stream_groups(sa.tuple_(t.c.source, t.c.kind, t.c.subject).in_(wanted[i:i + 200]), kinds)
+
+    def stream_groups(self, condition, kinds: list[str]) -> Iterator[tuple[str, str, str, list[Record]]]:
+        t = schema.records
+        q = (sa.select(*[c for c in t.columns if c.name != "payload"])
+             .where(t.c.owner == self.owner, t.c.kind.in_(kinds), condition)
              .order_by(t.c.source, t.c.kind, t.c.subject, t.c.occurred_at, t.c.id))
         group_key, group = None, []
         with self.engine.connect() as conn:

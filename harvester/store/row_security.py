@@ -9,7 +9,7 @@ subject to the policies (ENABLE, not FORCE) and sees everything.
     default_role_name(owner)                  a role name for a member key: harvester_ada_example_com
 
 All run as the admin, on an engine of the team's store. What a member can do:
-- drafts, entries, findings, audit_events, app_state: read and write the rows of their owner key;
+- drafts, entries, findings, audit_events, app_state, changed_groups: read and write the rows of their owner key;
 - records: read and write their own, read the team's (owner `team:<name>`), the baselines;
 - harvest_runs: read their own and the team's; harvester_schema: read;
 - cursors: nothing.
@@ -43,7 +43,7 @@ POLICY_PREFIX = "harvester_"
 # closed to members.
 POLICIES: dict[str, list[tuple[str, str, str, str | None]]] = {
     **{table: [("harvester_own_rows", "ALL", OWN, OWN)]
-       for table in ("drafts", "entries", "findings", "audit_events", "app_state")},
+       for table in ("drafts", "entries", "findings", "audit_events", "app_state", "changed_groups")},
     "records": [("harvester_own_rows", "ALL", OWN, OWN), ("harvester_team_rows", "SELECT", TEAM, None)],
     "harvest_runs": [("harvester_own_and_team_rows", "SELECT", f"{OWN} OR {TEAM}", None)],
     "cursors": [],
@@ -51,7 +51,8 @@ POLICIES: dict[str, list[tuple[str, str, str, str | None]]] = {
 }
 WRITE = "SELECT, INSERT, UPDATE, DELETE"
 GRANTS = {"drafts": WRITE, "entries": WRITE, "findings": WRITE, "audit_events": WRITE, "app_state": WRITE,
-          "records": WRITE, "harvest_runs": "SELECT", "harvester_schema": "SELECT", "team_members": "SELECT"}
+          "changed_groups": WRITE, "records": WRITE, "harvest_runs": "SELECT", "harvester_schema": "SELECT",
+          "team_members": "SELECT"}
 
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 OWNER_FUNCTION = (

@@ -23,6 +23,19 @@ def finding_body(f: Finding) -> dict[str, Any]:
     }
 
 
+def finding_json(f: Finding) -> dict[str, Any]:
+    """A finding whole, as JSON values (`finding_from_json` reads it back)."""
+    return {"rule": f.rule, "kind": f.kind, "source": f.source, "subject": f.subject,
+            "occurred_at": ensure_utc(f.occurred_at).isoformat(), "period": f.period, **finding_body(f)}
+
+
+def finding_from_json(d: dict[str, Any]) -> Finding:
+    return Finding(rule=d["rule"], kind=d["kind"], source=d["source"], subject=d["subject"],
+                   occurred_at=ensure_utc(datetime.fromisoformat(d["occurred_at"])), period=d["period"],
+                   metrics=metrics_from(d["metrics"]), record_ids=tuple(d["record_ids"]),
+                   evidence=evidence_from(d["evidence"]), facts=d["facts"], identity=tuple(d["identity"]))
+
+
 def draft_row(d: Draft) -> dict[str, Any]:
     return {
         "kind": d.kind, "source": d.source, "subject": d.subject, "occurred_at": ensure_utc(d.occurred_at),

@@ -160,6 +160,16 @@ team_members = sa.Table(
     sa.UniqueConstraint("owner", name="uq_team_members_owner"),
 )
 
+# Record groups a saved page changed since the owner's last drafting pass (migration 10).
+changed_groups = sa.Table(
+    "changed_groups", metadata,
+    sa.Column("owner", SafeString(200), primary_key=True),
+    sa.Column("source", SafeString(200), primary_key=True),
+    sa.Column("kind", SafeString(100), primary_key=True),
+    sa.Column("subject", SafeString(500), primary_key=True),
+    sa.Column("token", SafeString(32), nullable=False),
+)
+
 # Full-text search structures (migration 6) are dialect-specific and not Tables here:
 # SQLite FTS5 tables entries_fts/drafts_fts with their triggers, or PostgreSQL GIN indexes
 # ix_entries_search/ix_drafts_search. See harvester/store/migrations/m006_search_index.py.

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from harvester.errors import StoreError
 from harvester.store import schema
 from harvester.store.audit import AuditMixin
+from harvester.store.changes import ChangesMixin
 from harvester.store.drafts import DraftsMixin
 from harvester.store.faults import first_line, hide_password, listen_for_errors
 from harvester.store.findings import FindingsMixin
@@ -96,7 +97,7 @@ def _start_read_only_sessions(dbapi_conn, _record) -> None:
         dbapi_conn.autocommit = autocommit
 
 
-class Store(RecordsMixin, FindingsMixin, DraftsMixin, JournalMixin, AuditMixin, RunLogMixin):
+class Store(RecordsMixin, ChangesMixin, FindingsMixin, DraftsMixin, JournalMixin, AuditMixin, RunLogMixin):
     def __init__(self, engine: sa.Engine, owner: str, label: str = "", sqlite_path: Path | None = None,
                  read_only_reason: str = "", harvest_owner: str | None = None,
                  record_owners: RecordOwners | None = None):
