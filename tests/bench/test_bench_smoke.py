@@ -32,6 +32,7 @@ def test_every_benchmark_produces_its_rows(rows):
     for n in (small, big):
         assert ("backfill", f"{n:,} runs: harvest vs floor, same per-handle filter") in cases
         assert ("backfill", f"{n:,} runs: harvest vs floor, every run unfiltered") in cases
+        assert ("backfill", f"{n:,} runs: harvest vs raw HTTP floor, same per-handle filter") in cases
         assert ("requests", f"backfill, {n:,} runs") in cases
         assert ("requests", f"nightly with nothing new, {n:,} runs") in cases
         assert ("memory", f"harvest peak RSS, {n:,} runs") in cases
@@ -50,6 +51,14 @@ def test_every_benchmark_produces_its_rows(rows):
     saas = sorted(r.case.split(":")[0] for r in by(rows, "saas"))
     assert saas == ["databricks", "databricks", "github", "github", "gitlab", "gitlab", "huggingface", "huggingface",
                     "jira", "jira", "linear", "linear", "wandb", "wandb"]
+
+
+def test_the_raw_http_floor_reads_the_same_runs_in_the_same_requests(rows):
+    raw = [r for r in by(rows, "backfill") if "raw HTTP floor" in r.case]
+    same = [r for r in by(rows, "backfill") if "same per-handle filter" in r.case and r not in raw]
+    assert [r.target for r in raw] == [1.4, 1.2]  # issue 19: smaller size, larger size
+    for r, floor in zip(raw, same):
+        assert floor.note.split("floor: ", 1)[1].split(";")[0] in r.note, (r, floor)  # "N requests, M runs"
 
 
 def test_a_team_harvest_costs_no_more_requests_than_one_member_alone(rows):
