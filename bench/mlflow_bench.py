@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from bench.mlflow_seed import ME, RUNNING_RUNS, TrackingData, add_runs, create_tracking_db, seed_registry
+from bench.nightly_startup import measure_nightly_startup
 from bench.procs import Timed, child_env, median, run_timed
 from bench.proxy import counting_proxy
 from bench.results import Row
@@ -195,9 +196,12 @@ def run_mlflow(scale: Scale, work: Path, log: Log) -> list[Row]:
                 log(f"grew the server's history to {data.runs:,} runs in {time.perf_counter() - t:.1f}s")
             last = size == scale.runs[-1]
             results.append(measure_size(server.url, data, work, scale, log, scale.small_pages if last else ()))
+            if len(results) == 1:  # the first timed harvest's store is backfilled: a nightly run has nothing new
+                nightly = harvester_cmd(work / f"harvest-{data.runs}-0.toml")
+                startup = measure_nightly_startup(nightly, work, scale.startup_repeats, log)
     finally:
         server.stop()
-    return mlflow_rows(results)
+    return mlflow_rows(results) + [startup]
 
 
 def describe_floor(floors: list[dict]) -> str:
