@@ -44,6 +44,9 @@ def test_every_benchmark_produces_its_rows(rows):
     startup = {r.case for r in by(rows, "startup")}
     assert "`harvester drafts list`, empty store" in startup
     assert "nightly `harvester harvest`, nothing new, real MLflow server: all vs its imports" in startup
+    interactive = [r.case.split("`")[1] for r in by(rows, "interactive")]
+    assert interactive[:3] == ["harvester drafts list", "harvester search latency", "harvester journal"]
+    assert len(interactive) == 4 and interactive[3].startswith("harvester report --period 20")
     team = by(rows, "team")
     assert len(team) == 7
     members = SMOKE.team_members
@@ -95,7 +98,7 @@ def test_saas_requests_are_counted_on_the_wire_against_the_minimum(rows):
 
 
 def test_measured_values_are_sane(rows):
-    for r in by(rows, "backfill") + by(rows, "startup") + by(rows, "drafting")[:2]:
+    for r in by(rows, "backfill") + by(rows, "startup") + by(rows, "interactive") + by(rows, "drafting")[:2]:
         assert r.value > 0 and math.isfinite(r.value), r
         assert r.floor > 0 and math.isfinite(r.floor), r
         assert r.verdict in ("met", "MISSED", "info")
