@@ -22,7 +22,7 @@ from bench.results import Row, render_console, render_section, update_results_fi
 from bench.scales import SCALES, Scale
 
 BENCH_DIR = Path(__file__).resolve().parent
-BENCHMARKS = ("mlflow", "drafting", "startup", "saas", "team")
+BENCHMARKS = ("mlflow", "drafting", "startup", "interactive", "saas", "team")
 EXTRA = ("reliability",)  # only with --only: trials, not timings (bench/reliability_bench.py)
 
 
@@ -39,6 +39,10 @@ def run_benchmark(name: str, scale: Scale, work: Path, log: Callable[[str], None
         from bench.startup_bench import run_startup
 
         return run_startup(scale, work, log)
+    if name == "interactive":
+        from bench.interactive_bench import run_interactive
+
+        return run_interactive(scale, work, log)
     if name == "saas":
         from bench.saas_bench import run_saas
 

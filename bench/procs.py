@@ -21,6 +21,7 @@ class Timed:
     returncode: int
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system of the command alone: less moved by load than wall time
 
     def json(self):
         return json.loads(self.stdout)
@@ -49,7 +50,8 @@ if pid == 0:
 _, status, usage = os.wait4(pid, 0)
 seconds = time.perf_counter() - started
 with open(report, "w") as f:
-    json.dump({"seconds": seconds, "max_rss_kb": usage.ru_maxrss, "returncode": os.waitstatus_to_exitcode(status)}, f)
+    json.dump({"seconds": seconds, "max_rss_kb": usage.ru_maxrss, "returncode": os.waitstatus_to_exitcode(status),
+               "cpu_seconds": usage.ru_utime + usage.ru_stime}, f)
 """
 
 
@@ -76,7 +78,8 @@ def run_timed(cmd: Sequence[str], env: dict[str, str] | None = None, cwd: Path |
         if not measured:
             raise RuntimeError(f"the launcher for {cmd[0]} failed ({proc.returncode}):\n{stderr[-2000:]}")
         return Timed(seconds=measured["seconds"], max_rss_mb=measured["max_rss_kb"] / 1024,
-                     returncode=measured["returncode"], stdout=stdout, stderr=stderr)
+                     returncode=measured["returncode"], stdout=stdout, stderr=stderr,
+                     cpu_seconds=measured.get("cpu_seconds", 0.0))
 
 
 def median(values: Sequence[float]) -> float:

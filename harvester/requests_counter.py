@@ -28,6 +28,9 @@ def _install() -> None:
         from requests.adapters import HTTPAdapter
 
         original = HTTPAdapter.send
+        if getattr(original, "counts_requests", False):  # wrapped already, by a flag reset since
+            _installed = True
+            return
 
         def counting_send(self, request, *args, **kwargs):
             counter = getattr(_local, "counter", None)
@@ -35,6 +38,7 @@ def _install() -> None:
                 counter.value += 1
             return original(self, request, *args, **kwargs)
 
+        counting_send.counts_requests = True
         HTTPAdapter.send = counting_send
         _installed = True
 

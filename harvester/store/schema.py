@@ -89,7 +89,7 @@ drafts = sa.Table(
     sa.Column("decided_at", UTC),
     sa.Column("linked", JSON),
     sa.UniqueConstraint("owner", "fingerprint", name="uq_drafts_fingerprint"),
-    sa.Index("ix_drafts_status", "owner", "status"),
+    sa.Index("ix_drafts_status_time", "owner", "status", "occurred_at", "id"),
 )
 
 entries = sa.Table(

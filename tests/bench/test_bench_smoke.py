@@ -32,6 +32,7 @@ def test_every_benchmark_produces_its_rows(rows):
     for n in (small, big):
         assert ("backfill", f"{n:,} runs: harvest vs floor, same per-handle filter") in cases
         assert ("backfill", f"{n:,} runs: harvest vs floor, every run unfiltered") in cases
+        assert ("backfill", f"{n:,} runs: harvest vs raw HTTP floor, same per-handle filter") in cases
         assert ("requests", f"backfill, {n:,} runs") in cases
         assert ("requests", f"nightly with nothing new, {n:,} runs") in cases
         assert ("memory", f"harvest peak RSS, {n:,} runs") in cases
@@ -40,7 +41,12 @@ def test_every_benchmark_produces_its_rows(rows):
     assert ("memory", f"harvest peak RSS, {big:,} runs, max_results = {SMOKE.small_pages[0]}") in cases
     assert ("scale", f"harvest time growth, {small:,} → {big:,} runs") in cases
     assert len(by(rows, "drafting")) == 4
-    assert len(by(rows, "startup")) == 1
+    startup = {r.case for r in by(rows, "startup")}
+    assert "`harvester drafts list`, empty store" in startup
+    assert "nightly `harvester harvest`, nothing new, real MLflow server: all vs its imports" in startup
+    interactive = [r.case.split("`")[1] for r in by(rows, "interactive")]
+    assert interactive[:3] == ["harvester drafts list", "harvester search latency", "harvester journal"]
+    assert len(interactive) == 4 and interactive[3].startswith("harvester report --period 20")
     team = by(rows, "team")
     assert len(team) == 7
     members = SMOKE.team_members
@@ -50,6 +56,14 @@ def test_every_benchmark_produces_its_rows(rows):
     saas = sorted(r.case.split(":")[0] for r in by(rows, "saas"))
     assert saas == ["databricks", "databricks", "github", "github", "gitlab", "gitlab", "huggingface", "huggingface",
                     "jira", "jira", "linear", "linear", "wandb", "wandb"]
+
+
+def test_the_raw_http_floor_reads_the_same_runs_in_the_same_requests(rows):
+    raw = [r for r in by(rows, "backfill") if "raw HTTP floor" in r.case]
+    same = [r for r in by(rows, "backfill") if "same per-handle filter" in r.case and r not in raw]
+    assert [r.target for r in raw] == [1.4, 1.2]  # issue 19: smaller size, larger size
+    for r, floor in zip(raw, same):
+        assert floor.note.split("floor: ", 1)[1].split(";")[0] in r.note, (r, floor)  # "N requests, M runs"
 
 
 def test_a_team_harvest_costs_no_more_requests_than_one_member_alone(rows):
@@ -84,7 +98,7 @@ def test_saas_requests_are_counted_on_the_wire_against_the_minimum(rows):
 
 
 def test_measured_values_are_sane(rows):
-    for r in by(rows, "backfill") + by(rows, "startup") + by(rows, "drafting")[:2]:
+    for r in by(rows, "backfill") + by(rows, "startup") + by(rows, "interactive") + by(rows, "drafting")[:2]:
         assert r.value > 0 and math.isfinite(r.value), r
         assert r.floor > 0 and math.isfinite(r.floor), r
         assert r.verdict in ("met", "MISSED", "info")

@@ -18,7 +18,7 @@ from harvester.store import schema
 from harvester.store.locks import advisory_key, hold_advisory_lock
 from harvester.store.migrations import (m001_core_tables, m002_findings_runs_state, m003_draft_links,
                                         m006_search_index, m007_run_description_and_type, m008_audit_trail,
-                                        m009_team_members, m010_changed_groups)
+                                        m009_team_members, m010_changed_groups, m011_drafts_status_time)
 from harvester.store.sqlite import exclusive_transaction
 
 MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
@@ -30,6 +30,7 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     8: m008_audit_trail.apply,
     9: m009_team_members.apply,
     10: m010_changed_groups.apply,
+    11: m011_drafts_status_time.apply,
 }
 
 
