@@ -38,7 +38,7 @@ class RecordsMixin:
             changed, moved, groups = self.count_changed(conn, records)
             self.delete_moved_records(conn, moved)
             self.upsert_records(conn, records)
-            mark_changed_groups(conn, groups)
+            self.mark_drafted_groups(conn, groups)
             if changed:
                 upsert_rows(conn, schema.app_state, [{"owner": self.harvest_owner, "key": RECORDS_VERSION_KEY,
                                                       "value": uuid.uuid4().hex, "updated_at": utcnow()}],
@@ -46,6 +46,18 @@ class RecordsMixin:
             if cursor is not None:
                 self.save_cursor(conn, cursor)
         return changed
+
+    def mark_drafted_groups(self, conn: sa.Connection, groups: set[tuple]) -> None:
+        """Mark the changed groups of the owners a drafting pass runs for. Records a team keeps
+        for no member (a colleague outside it) are drafted by no one, so their groups are not
+        marked, and marks an earlier version left under the team's key are cleared."""
+        if self.record_owners is None:
+            mark_changed_groups(conn, groups)
+            return
+        team_key = self.record_owners.team_key
+        mark_changed_groups(conn, (g for g in groups if g[0] != team_key))
+        t = schema.changed_groups
+        conn.execute(t.delete().where(t.c.owner == team_key))
 
     def owner_of(self, record: Record) -> str:
         return self.record_owners.owner_of(record) if self.record_owners else self.owner

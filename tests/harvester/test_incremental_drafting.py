@@ -237,3 +237,23 @@ def test_a_run_reassigned_to_another_member_re_evaluates_both_members_groups(sto
     ada, bob = changed_members
     assert [d.metrics[0].after for d in ada.list_drafts() if d.kind == "metric_lift"] == [0.86]  # without run 2
     assert [d.metrics[0].after for d in bob.list_drafts() if d.kind == "metric_lift"] == [0.90]
+
+
+def test_a_team_harvest_marks_no_group_under_the_teams_own_key(store):
+    """An outsider's runs are kept for no member: nothing drafts from them, so nothing marks them,
+    and a mark an earlier version left there is cleared by the next page."""
+    import sqlalchemy as sa
+
+    from harvester.store import schema
+    from harvester.store.changes import mark_changed_groups
+    from harvester.store.store import Store
+    from harvester.store.team_scope import RecordOwners
+
+    harvest = Store(store.engine, "team:ml", harvest_owner="team:ml",
+                    record_owners=RecordOwners("team:ml", {"ada": "ada@ml.example.com"}))
+    with store.engine.begin() as conn:
+        mark_changed_groups(conn, [("team:ml", "mlflow", "run", "left-over")])
+    harvest.save_page([run(0, "fraud", 1, 0.80, 300), replace(run(1, "ranking", 2, 0.70, 300), actor="eve")], None)
+    with store.engine.connect() as conn:
+        marks = {(r.owner, r.subject) for r in conn.execute(sa.select(schema.changed_groups))}
+    assert marks == {("ada@ml.example.com", "fraud")}
