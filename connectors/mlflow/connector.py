@@ -1,9 +1,10 @@
 """MLflow connector: my runs (one search over all experiments) and model-registry events.
 
-HTTP goes through mlflow's own client (mlflow-skinny), except runs/search, which is streamed
-through mlflow's REST helper (see rest.py); parsing lives in pure `parse_*` functions fed
-with REST-shaped JSON (parse.py), so tests can use recorded payloads; client errors become one
-line in errors.py.
+An http(s) tracking server is read over its REST API with the connector's own transport
+(transport.py), so a harvest imports no mlflow; a Databricks workspace goes through mlflow's
+REST helper, and a file or database store through mlflow's client. runs/search is streamed
+(rest.py); parsing lives in pure `parse_*` functions fed with REST-shaped JSON (parse.py), so
+tests can use recorded payloads; client errors become one line in errors.py.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from harvester.connectors.mlflow.errors import translate_error
 from harvester.connectors.mlflow.links import UiLinks, build_ui_links
 from harvester.connectors.mlflow.parse import (kv, parse_registry_event, parse_run, read_model_version,
                                                read_registered_model, registry_events, run_id_of, text)
-from harvester.connectors.mlflow.rest import PageToken, rest_host_creds, run_to_json, stream_runs_page
+from harvester.connectors.mlflow.rest import PageToken, json_pages, rest_host_creds, run_to_json, stream_runs_page
 from harvester.connectors.mlflow.settings import MlflowSettings, databricks_env, missing_file_store
+from harvester.connectors.mlflow.transport import API, MlflowRestHttp, ServerHttp, serves_plain_http
 from harvester.connectors.mlflow.unity_catalog import fetch_uc_registry
 from harvester.errors import ConnectorError
 from harvester.models import Cursor, Record, utcnow
@@ -47,6 +49,7 @@ class MlflowConnector(Connector):
     def __init__(self, instance, settings: MlflowSettings, identity):
         super().__init__(instance, settings, identity)
         self._client = None
+        self._http: Any = None  # not decided yet; False for a store mlflow's client reads itself
         self._experiments: dict[str, str] | None = None
         self._registry_state: dict[str, Any] | None = None
         self._ui: UiLinks | None = None
@@ -123,6 +126,25 @@ class MlflowConnector(Connector):
                                         registry_uri=self.settings.registry_uri or self.settings.tracking_uri)
         return self._client
 
+    @property
+    def http(self) -> ServerHttp | MlflowRestHttp | None:
+        """The REST transport of the tracking server (read inside _scoped_env, whose variables it
+        takes); None for a file or database store."""
+        if self._http is None:
+            if serves_plain_http(self.settings.tracking_uri, self.settings.registry_uri, os.environ):
+                self._http = ServerHttp(self.settings.tracking_uri, os.environ, max_retries=self.settings.max_retries,
+                                        timeout=self.settings.timeout)
+            else:
+                creds = rest_host_creds(self.client)
+                self._http = MlflowRestHttp(creds) if creds is not None else False
+        return self._http or None
+
+    @property
+    def registry_http(self) -> ServerHttp | MlflowRestHttp | None:
+        """The REST transport of the model registry when it is the tracking server's."""
+        registry = self.settings.registry_uri.strip()
+        return self.http if not registry or registry == self.settings.tracking_uri.strip() else None
+
     def fetch(self, stream: str, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
         with self._scoped_env(), self._translate_errors():
             if stream == "runs":
@@ -146,32 +168,42 @@ class MlflowConnector(Connector):
     def experiments(self) -> dict[str, str]:
         """experiment id -> name, for the active experiments the config selects."""
         if self._experiments is None:
-            from mlflow.entities import ViewType
-
-            found, token = {}, None
-            while True:
-                page = self.client.search_experiments(view_type=ViewType.ACTIVE_ONLY, max_results=1000,
-                                                      page_token=token)
-                for e in page:
-                    if select_experiment(e.name, self.settings.experiments, self.settings.exclude_experiments):
-                        found[e.experiment_id] = e.name
-                token = page.token
-                if not token:
-                    break
+            found = {}
+            for experiment_id, name in self.search_experiments():
+                if select_experiment(name, self.settings.experiments, self.settings.exclude_experiments):
+                    found[experiment_id] = name
             self._experiments = found
         return self._experiments
+
+    def search_experiments(self) -> Iterator[tuple[str, str]]:
+        """(id, name) of every active experiment."""
+        if self.http is not None:
+            query = {"max_results": 1000, "view_type": "ACTIVE_ONLY"}
+            for e in json_pages(self.http, "POST", f"{API}/experiments/search", "experiments", query, self.instance):
+                if isinstance(e, Mapping) and text(e.get("experiment_id")) and isinstance(e.get("name"), str):
+                    yield text(e["experiment_id"]), e["name"]
+            return
+        from mlflow.entities import ViewType
+
+        token = None
+        while True:
+            page = self.client.search_experiments(view_type=ViewType.ACTIVE_ONLY, max_results=1000, page_token=token)
+            yield from ((e.experiment_id, e.name) for e in page)
+            token = page.token
+            if not token:
+                break
 
     def search_runs(self, filter_string: str) -> Iterator[dict]:
         """Every page of one runs query, oldest first, as REST-shaped JSON, run by run."""
         ids = list(self.experiments())
         if not ids:
             return
-        creds = rest_host_creds(self.client)
+        http = self.http
         page_token = None
         while True:
             token = PageToken()
-            if creds is not None:
-                yield from stream_runs_page(creds, ids, filter_string, self.settings.max_results, RUN_ORDER,
+            if http is not None:
+                yield from stream_runs_page(http, ids, filter_string, self.settings.max_results, RUN_ORDER,
                                             page_token, token, self.instance)
             else:  # a file or database store: no HTTP, nothing to stream
                 page = self.client.search_runs(ids, filter_string=filter_string, max_results=self.settings.max_results,
@@ -285,9 +317,8 @@ class MlflowConnector(Connector):
         if not ids:
             return []
         order = ("attributes.start_time DESC",)
-        creds = rest_host_creds(self.client)
-        if creds is not None:
-            return list(stream_runs_page(creds, ids, filter_string, limit, order, None, PageToken(), self.instance))
+        if self.http is not None:
+            return list(stream_runs_page(self.http, ids, filter_string, limit, order, None, PageToken(), self.instance))
         page = self.client.search_runs(ids, filter_string=filter_string, max_results=limit, order_by=list(order))
         return [run_to_json(run) for run in page]
 
@@ -323,6 +354,10 @@ class MlflowConnector(Connector):
         self._registry_state = {"models": state}
 
     def registered_models(self) -> Iterator[dict]:
+        if self.registry_http is not None:
+            yield from json_pages(self.registry_http, "GET", f"{API}/registered-models/search", "registered_models",
+                                  {"max_results": 1000}, self.instance)
+            return
         token = None
         while True:
             page = self.client.search_registered_models(max_results=1000, page_token=token)
@@ -334,6 +369,10 @@ class MlflowConnector(Connector):
 
     def model_versions(self, names: Sequence[str]) -> Iterator[dict]:
         names_sql = ", ".join(quote_value(n) for n in names)
+        if self.registry_http is not None:
+            yield from json_pages(self.registry_http, "GET", f"{API}/model-versions/search", "model_versions",
+                                  {"filter": f"name IN ({names_sql})", "max_results": 200000}, self.instance)
+            return
         token = None
         while True:
             page = self.client.search_model_versions(f"name IN ({names_sql})", max_results=200000, page_token=token)

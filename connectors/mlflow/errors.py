@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from harvester.connectors.mlflow.settings import MlflowSettings
+from harvester.connectors.mlflow.transport import RETRIED_STATUSES, ServerHttpError
 from harvester.errors import AuthError, ConnectorError, TransientError
 from harvester.redact import quote_server_message, redact
 
@@ -24,6 +25,7 @@ def translate_error(instance: str, settings: MlflowSettings, exc: Exception) -> 
     retried = re.search(r"too many (\d{3}) error responses", lowered)  # urllib3 gave up retrying a status
     if retried:
         status = int(retried.group(1))
+    if retried or isinstance(exc, ServerHttpError) and status in RETRIED_STATUSES:
         why = "rate limited" if status == 429 else "a server error; check the server's logs"
         return TransientError(instance, f"MLflow at {settings.tracking_uri} kept answering HTTP {status} ({why}); "
                                         "the next harvest retries.", status)
