@@ -2,9 +2,8 @@
 
 `MlflowClient.search_runs` holds a whole page in memory several times over (the JSON text,
 the parsed dicts, the protobuf, the entities): at 50,000 runs a page that is hundreds of MB.
-Here the response is parsed as it arrives (ijson's C backend), so a harvest holds one run at a
-time, whatever the page size. Credentials, retries and TLS settings stay mlflow's own: the
-request goes through `mlflow.utils.rest_utils.http_request` with the tracking store's host creds.
+Here the response is parsed as it arrives (json_stream.py), so a harvest holds one run at a
+time, whatever the page size. The request goes through one of the transports in transport.py.
 """
 
 from __future__ import annotations
@@ -38,76 +37,56 @@ def rest_host_creds(client) -> Any | None:
     return store.get_host_creds() if isinstance(store, RestStore) else None
 
 
-def stream_runs_page(host_creds, experiment_ids: Sequence[str], filter_string: str, max_results: int,
+def stream_runs_page(http, experiment_ids: Sequence[str], filter_string: str, max_results: int,
                      order_by: Sequence[str], page_token: str | None, token: PageToken,
                      source: str = "mlflow") -> Iterator[Any]:
     """One runs/search page, run by run, each trimmed to what the harvester keeps."""
-    from mlflow.utils.rest_utils import http_request, verify_rest_response
-
     body = {"experiment_ids": list(experiment_ids), "filter": filter_string, "run_view_type": "ACTIVE_ONLY",
             "max_results": max_results, "order_by": list(order_by)}
     if page_token:
         body["page_token"] = page_token
-    response = http_request(host_creds, SEARCH_RUNS_ENDPOINT, "POST", json=body, stream=True)
-    with closing(response):
-        if response.status_code != 200:
-            verify_rest_response(response, SEARCH_RUNS_ENDPOINT)  # raises mlflow's own exception
+    with closing(http.open_stream(SEARCH_RUNS_ENDPOINT, body)) as response:
         for run in parse_runs_stream(response.iter_content(CHUNK_BYTES), token, source):
             yield trim_run_json(run)
 
 
-class PageShape:
-    """An ijson event target that checks what the item filters cannot see: that the page is a
-    JSON object and that its `runs` is an array. It reads events only until it knows."""
-
-    def __init__(self) -> None:
-        self.problem: str | None = None
-        self.settled = False
-
-    def send(self, event: tuple[str, str, Any]) -> None:
-        if self.settled:
+def json_pages(http, method: str, endpoint: str, items_key: str, query: Mapping[str, Any],
+               source: str = "mlflow") -> Iterator[Any]:
+    """Every element of `items_key` over the pages of one search endpoint (next_page_token);
+    the query goes in the body of a POST and the URL of a GET."""
+    page_token = None
+    what = endpoint.rsplit("/mlflow/", 1)[-1]
+    while True:
+        query_now = {**query, **({"page_token": page_token} if page_token else {})}
+        page = http.call(method, endpoint, **({"body": query_now} if method == "POST" else {"params": query_now}))
+        if not isinstance(page, Mapping):
+            raise ConnectorError(source, f"MLflow answered {what} with a page it cannot read: not a JSON object.")
+        items = page.get(items_key) or []
+        if not isinstance(items, list):
+            raise ConnectorError(source, f"MLflow answered {what} with a page it cannot read: its {items_key} "
+                                         "is not a list.")
+        yield from items
+        page_token = page.get("next_page_token")
+        if not page_token or not isinstance(page_token, str):
             return
-        prefix, kind, _ = event
-        if prefix == "" and kind not in ("start_map", "map_key", "end_map"):
-            self.problem, self.settled = "the page is not a JSON object", True
-        elif prefix == "" and kind == "end_map":
-            self.settled = True
-        elif prefix == "runs":
-            if kind not in ("start_array", "null"):
-                self.problem = "its runs is not a list"
-            self.settled = True
 
 
 def parse_runs_stream(chunks: Iterable[bytes], token: PageToken, source: str = "mlflow") -> Iterator[Any]:
-    """Each element of `runs` as it is parsed; `next_page_token` wherever it sits in the object.
+    """Each element of `runs` as it is read; `next_page_token` wherever it sits in the object.
 
     A page that is not JSON, not an object, or whose runs is not a list is a ConnectorError;
     an element that is not a run is passed on for the parser to skip."""
-    import ijson
+    from harvester.connectors.mlflow.json_stream import JsonShapeError, JsonSyntaxError, ObjectStream
 
-    runs, tokens, shape = ijson.sendable_list(), ijson.sendable_list(), PageShape()
-    # Two prefix filters over the same bytes: both run in C, so Python sees only whole runs.
-    run_parser = ijson.items_coro(runs, "runs.item", use_float=True)
-    token_parser = ijson.items_coro(tokens, "next_page_token")
-    shape_parser = ijson.parse_coro(shape)
+    others: dict[str, Any] = {}
     try:
-        for chunk in chunks:
-            if not shape.settled:
-                shape_parser.send(chunk)
-                if shape.problem:
-                    raise ConnectorError(source, f"MLflow answered runs/search with a page it cannot read: "
-                                                 f"{shape.problem}.")
-            run_parser.send(chunk)
-            token_parser.send(chunk)
-            yield from runs
-            del runs[:]
-        run_parser.close()
-        token_parser.close()
-    except ijson.JSONError as exc:
-        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        yield from ObjectStream(chunks).members("runs", others)
+    except JsonShapeError as exc:
+        raise ConnectorError(source, f"MLflow answered runs/search with a page it cannot read: {exc}.") from None
+    except JsonSyntaxError as exc:
+        reason = str(exc).strip()[:120] or type(exc).__name__
         raise ConnectorError(source, f"MLflow answered runs/search with JSON it cannot read ({reason}).") from None
-    yield from runs
-    value = tokens[0] if tokens else None
+    value = others.get("next_page_token")
     if value is not None and not isinstance(value, str):
         raise ConnectorError(source, "MLflow answered runs/search with a next_page_token that is not a string.")
     token.value = value or None

@@ -62,6 +62,33 @@ def test_a_page_of_the_wrong_shape_is_one_clear_line(body, problem):
     assert problem in str(info.value) and "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("body", [b"", b"   ", b'{"runs": []} {}', b'{"runs": [{"info": {}}] "x": 1}',
+                                  b'{"runs": [{"info": {}},]}', b'{runs: []}'])
+def test_broken_json_around_the_runs_is_an_error(body):
+    with pytest.raises(ConnectorError) as info:
+        list(parse_runs_stream(chunked(body, 3) if body else [body], PageToken(), "prod"))
+    assert "JSON it cannot read" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_runs_null_is_an_empty_page_and_other_members_are_read_whole():
+    token = PageToken()
+    body = json.dumps({"runs": None, "extra": {"deep": [1, 2, {"x": "y"}]}, "next_page_token": "t2"}).encode()
+    assert list(parse_runs_stream(chunked(body, 4), token)) == [] and token.value == "t2"
+
+
+def test_a_long_page_is_held_a_chunk_at_a_time():
+    from harvester.connectors.mlflow import json_stream
+
+    run = {"info": {"run_id": "r" * 32, "start_time": 1790000000000}, "data": {"metrics": [{"key": "auc", "value": 0.5}]}}
+    body = json.dumps({"runs": [run] * 40000, "next_page_token": "t"}, indent=2).encode()
+    stream = json_stream.ObjectStream(chunked(body, 256 * 1024))
+    longest, count = 0, 0
+    for _ in stream.members("runs", {}):
+        longest, count = max(longest, len(stream.buf)), count + 1
+    assert count == 40000 and len(body) > 6 * json_stream.KEEP_BEFORE_TRIM
+    assert longest < json_stream.KEEP_BEFORE_TRIM + 2 * 256 * 1024
+
+
 def test_elements_that_are_not_runs_are_passed_on_for_the_parser_to_skip():
     body = b'{"runs": [null, 3, {"info": {"run_id": "r1"}}, [1]], "next_page_token": null}'
     token = PageToken()
