@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Mapping
 
 # Judges and scorers of LLM evaluations (MLflow 3's mlflow.genai.evaluate logs each scorer's
@@ -29,11 +30,17 @@ NOT_KEY_TOKENS = ("time", "seconds", "duration", "epoch", "step", "lr", "learnin
 
 
 def tokens_of(name: str) -> list[str]:
-    return [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
+    return list(split_tokens(name))
 
 
+@lru_cache(maxsize=8192)
+def split_tokens(name: str) -> tuple[str, ...]:
+    return tuple(t for t in re.split(r"[^a-z0-9]+", name.lower()) if t)
+
+
+@lru_cache(maxsize=32768)  # asked for every metric of every run group by several rules
 def _has(name: str, vocabulary: tuple[str, ...]) -> bool:
-    toks = tokens_of(name)
+    toks = split_tokens(name)
     joined = "_".join(toks)
     for word in vocabulary:
         if "_" in word:

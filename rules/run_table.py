@@ -144,36 +144,46 @@ def compare_campaign(frame: "pd.DataFrame", campaign: str, metric: str, directio
                      serving_runs: frozenset[str]) -> Comparison | None:
     """Best of my runs in a campaign against its baseline, chosen in this order: a run
     tagged as baseline since my previous campaign, the run behind the serving model, the
-    best run before the campaign, the first run of the campaign."""
+    best run before the campaign, the first run of the campaign.
+
+    Rows are chosen with boolean arrays and only the campaign's own runs are taken out as a
+    frame: selecting rows of the whole frame copies every column, the costly part of drafting."""
     col = f"m:{metric}"
     if col not in frame.columns:
         return None
-    with_metric = frame[frame[col].notna()]
-    in_period = with_metric[with_metric["campaign"] == campaign]
-    if in_period.empty:
+    values, times = frame[col], frame["time"]
+    has = values.notna().to_numpy()
+    ours = (frame["campaign"] == campaign).to_numpy()
+    in_period = has & ours
+    if not in_period.any():
         return None
-    start = frame.loc[frame["campaign"] == campaign, "time"].min()
-    before = with_metric[with_metric["time"] < start]
-    earlier_mine = frame[frame["mine"] & (frame["time"] < start)]
-    since = earlier_mine["time"].max() if not earlier_mine.empty else None
-    tagged = with_metric[with_metric["baseline"] & (with_metric["time"] <= in_period["time"].max())]
-    if since is not None:
-        tagged = tagged[tagged["time"] > since]
-    serving = before[before["run_id"].isin(serving_runs)]
-    if not tagged.empty:
-        baseline, kind = tagged.iloc[-1], "tagged baseline"
-    elif not serving.empty:
-        baseline, kind = serving.iloc[-1], "serving model"
-    elif not before.empty:
-        baseline, kind = best_row(before, col, direction), "previous best"
+    start = times[ours].min()
+    earlier = (times < start).to_numpy()
+    before = has & earlier
+    earlier_mine = frame["mine"].to_numpy(dtype=bool) & earlier
+    tagged = has & frame["baseline"].to_numpy(dtype=bool) & (times <= times[in_period].max()).to_numpy()
+    if earlier_mine.any():
+        tagged &= (times > times[earlier_mine].max()).to_numpy()
+    serving = before & frame["run_id"].isin(serving_runs).to_numpy()
+    if tagged.any():
+        baseline, kind = frame.iloc[tagged.nonzero()[0][-1]], "tagged baseline"
+    elif serving.any():
+        baseline, kind = frame.iloc[serving.nonzero()[0][-1]], "serving model"
+    elif before.any():
+        baseline, kind = best_of(frame, values, before, direction), "previous best"
     else:
-        baseline, kind = in_period.iloc[0], "first run"
-    candidates = in_period[in_period["run_id"] != baseline["run_id"]]
-    if candidates.empty:
+        baseline, kind = frame.iloc[in_period.nonzero()[0][0]], "first run"
+    candidates = in_period & (frame["run_id"] != baseline["run_id"]).to_numpy()
+    if not candidates.any():
         return None
-    best = best_row(candidates, col, direction)
     return Comparison(metric=metric, direction=direction, baseline=baseline.to_dict(), baseline_kind=kind,
-                      best=best.to_dict(), runs=in_period)
+                      best=best_of(frame, values, candidates, direction).to_dict(), runs=frame[in_period])
+
+
+def best_of(frame: "pd.DataFrame", values: "pd.Series", rows, direction: str):
+    """The row with the best value among `rows` (the first of equals, as best_row picks)."""
+    chosen = values[rows]
+    return frame.loc[chosen.idxmax() if direction == "up" else chosen.idxmin()]
 
 
 def run_evidence(source: str, row: Mapping[str, Any], label: str) -> Evidence | None:
@@ -232,12 +242,15 @@ def changed_params(baseline: Mapping[str, Any], best: Mapping[str, Any], runs: "
     median = values.median() if not values.empty else None
     better = runs[(runs[column] >= median) if direction == "up" else (runs[column] <= median)] if median is not None else runs
 
-    def share(frame, key) -> float:
-        if frame.empty:
-            return 0.0
-        return sum(str((p or {}).get(key, "")) == str(after.get(key, "")) for p in frame["params"]) / len(frame)
+    all_params, better_params = list(runs["params"]), list(better["params"])
 
-    scored = sorted(keys, key=lambda k: (-(share(better, k) - share(runs, k)), k))
+    def share(params: list, key) -> float:
+        if not params:
+            return 0.0
+        wanted = str(after.get(key, ""))
+        return sum(str((p or {}).get(key, "")) == wanted for p in params) / len(params)
+
+    scored = sorted(keys, key=lambda k: (-(share(better_params, k) - share(all_params, k)), k))
     return [{"param": k, "before": before.get(k), "after": after.get(k)} for k in scored[:limit]]
 
 
