@@ -19,6 +19,8 @@ def utcnow() -> datetime:
 
 
 def ensure_utc(value: datetime) -> datetime:
+    if value.tzinfo is timezone.utc:  # what every connector gives: no conversion to pay per record
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)

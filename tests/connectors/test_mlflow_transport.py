@@ -142,15 +142,16 @@ HARVEST_AND_LIST_IMPORTS = """
 import json, sys
 from harvester.cli import cli
 try:
-    cli(["--config", sys.argv[1], "harvest", "--json"], prog_name="harvester")
+    cli(["--config", sys.argv[1], "harvest", "--json", *sys.argv[2:]], prog_name="harvester")
 except SystemExit as exit:
     code = exit.code
-print(json.dumps({"code": code, "mlflow": sorted(m for m in sys.modules if m.split(".")[0] == "mlflow")}))
+print(json.dumps({"code": code, "mlflow": sorted(m for m in sys.modules if m.split(".")[0] == "mlflow"),
+                  "pandas": "pandas" in sys.modules}))
 """
 
 
 @pytest.mark.mlflow_server
-def test_a_harvest_of_an_http_server_imports_no_mlflow(mlflow_server, tmp_path):
+def test_a_harvest_of_an_http_server_imports_no_mlflow_and_a_quiet_nightly_no_pandas(mlflow_server, tmp_path):
     uid = uuid.uuid4().hex[:8]
     seeder = MlflowSeeder(mlflow_server.client())
     experiment = seeder.experiment(f"fraud-{uid}")
@@ -174,16 +175,23 @@ tracking_uri = "{mlflow_server.url}"
 experiments = ["*-{uid}"]
 max_retries = 0
 """)
-    done = subprocess.run([sys.executable, "-c", HARVEST_AND_LIST_IMPORTS, str(config)], capture_output=True,
-                          text=True, timeout=120, env={**child_env(), "HARVESTER_HOME": str(tmp_path / "home")})
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.strip().splitlines()
-    outcome, summary = json.loads(lines[-1]), json.loads("\n".join(lines[:-1]))
-    assert outcome == {"code": 0, "mlflow": []}
+    def harvest(*args: str) -> tuple[dict, dict]:
+        done = subprocess.run([sys.executable, "-c", HARVEST_AND_LIST_IMPORTS, str(config), *args],
+                              capture_output=True, text=True, timeout=120,
+                              env={**child_env(), "HARVESTER_HOME": str(tmp_path / "home")})
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.strip().splitlines()
+        return json.loads(lines[-1]), json.loads("\n".join(lines[:-1]))
+
+    outcome, summary = harvest("--since", "90d")
+    assert outcome == {"code": 0, "mlflow": [], "pandas": True}  # a backfill drafts
     (source,) = summary["sources"]
     # the server is shared: its registry holds other tests' models too
     assert (source["error"], source["streams"]["runs"]) == (None, 4) and source["streams"]["registry"] >= 2
     assert summary["drafts"]["new"] >= 1
+    outcome, summary = harvest()  # the nightly: nothing new, so no drafting pass and nothing it imports
+    assert outcome == {"code": 0, "mlflow": [], "pandas": False}
+    assert summary["drafts"]["skipped"] is True and summary["sources"][0]["error"] is None
 
 
 def child_env() -> dict:
