@@ -118,14 +118,21 @@ def test_fast_commands_import_no_heavy_library(args, isolated_home):
 
 
 def test_every_command_has_help():
+    import click
+
     from harvester.cli import cli
 
     def walk(group, prefix=()):
-        for name, cmd in group.commands.items():
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)
+            assert cmd is not None, f"`harvester {' '.join(prefix + (name,))}` is listed but cannot be loaded"
             yield prefix + (name,), cmd
-            if hasattr(cmd, "commands"):
+            if isinstance(cmd, click.Group):
                 yield from walk(cmd, prefix + (name,))
 
+    paths = [path for path, _ in walk(cli)]
+    assert ("drafts", "list") in paths and ("report",) in paths and len(paths) > 30
     for path, cmd in walk(cli):
         assert (cmd.help or "").strip(), f"`harvester {' '.join(path)}` has no help text"
         result = run_cli(*path, "--help")

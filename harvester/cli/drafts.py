@@ -11,6 +11,7 @@ from harvester.safe_text import one_line
 from harvester.models import DRAFT_STATUSES
 
 STATUS_CHOICE = click.Choice([*DRAFT_STATUSES, "all"])
+DEFAULT_LIMIT = 50
 
 
 def describe_metric(m) -> str:
@@ -71,21 +72,34 @@ def register(cli: click.Group) -> None:
     @click.option("--kind", "kinds", multiple=True, help="Only this kind, e.g. metric_lift (repeatable).")
     @click.option("--source", "sources", multiple=True, help="Only this source instance, e.g. mlflow-prod (repeatable).")
     @click.option("--since", help="Only drafts of work from this time on: 30d, 6m or a date.")
+    @click.option("--limit", type=click.IntRange(min=1), metavar="N",
+                  help=f"Show the newest N. Default: {DEFAULT_LIMIT}, or every draft with --json.")
+    @click.option("--all", "show_all", is_flag=True, help="Show every draft that matches.")
     @json_option
     @pass_app
-    def list_drafts(app, status, kinds, sources, since, as_json):
+    def list_drafts(app, status, kinds, sources, since, limit, show_all, as_json):
         """List drafts, newest first; `edited` marks wording you changed.
+
+        Shows the newest 50 and says how many more there are; --limit N or --all
+        shows more. With --json every draft is printed unless --limit is given.
 
         \b
         Examples:
           harvester drafts list --kind metric_lift --since 30d
-          harvester drafts list --status all --source mlflow-prod"""
+          harvester drafts list --status all --source mlflow-prod --limit 200"""
         from harvester.cli.listing import format_draft_lines
         from harvester.cli.output import terminal_width
         from harvester.timeutil import parse_past
 
+        if show_all and limit is not None:
+            raise click.UsageError("--limit and --all contradict each other; give one.")
+        if show_all or (as_json and limit is None):
+            limit = None
+        elif limit is None:
+            limit = DEFAULT_LIMIT
         start = parse_past(since, "--since") if since else None
-        items = app.store.list_drafts(None if status == "all" else [status], since=start, kinds=kinds, sources=sources)
+        filters = dict(statuses=None if status == "all" else [status], since=start, kinds=kinds, sources=sources)
+        items = app.store.list_drafts(**filters, limit=limit)
         if as_json:
             echo_json([d.as_json() for d in items])
             return
@@ -94,15 +108,19 @@ def register(cli: click.Group) -> None:
             say(f"No {'' if status == 'all' else status + ' '}drafts{filtered}. Run `{command_prefix(app.config)} "
                 "harvest` to look for new work.")
             return
+        total = app.store.count_drafts(**filters) if len(items) == limit else len(items)
         width = terminal_width()
         for d in items:
             for line in format_draft_lines(d, width):
                 say(line)
+        command = command_prefix(app.config)
+        if total > len(items):
+            drafts_word = "drafts" if status == "all" else f"{status} drafts"
+            say(f"\nShowing {len(items):,} of {total:,} {drafts_word}; `--limit {limit * 4}` or `--all` for more.")
         if status == "pending":
-            command = command_prefix(app.config)
             # Not wrapped: the commands stay whole, to copy.
-            say(f"\n{len(items)} pending. Confirm with `{command} drafts confirm ID`, "
-                f"or `{command} drafts show ID` for evidence.")
+            opening = "Confirm" if total > len(items) else f"\n{total:,} pending. Confirm"
+            say(f"{opening} with `{command} drafts confirm ID`, or `{command} drafts show ID` for evidence.")
 
     @drafts.command("show")
     @click.argument("draft_id", type=int)

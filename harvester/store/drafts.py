@@ -117,20 +117,34 @@ class DraftsMixin:
             return int(result.rowcount or 0)
 
     def list_drafts(self, statuses: Sequence[str] | None = None, since: datetime | None = None,
-                    kinds: Sequence[str] = (), sources: Sequence[str] = ()) -> list[Draft]:
-        """Newest first; each filter left empty selects all."""
+                    kinds: Sequence[str] = (), sources: Sequence[str] = (), limit: int | None = None) -> list[Draft]:
+        """Newest first; each filter left empty selects all. `limit`: at most that many, the newest."""
         t = schema.drafts
-        q = sa.select(t).where(t.c.owner == self.owner).order_by(t.c.occurred_at.desc(), t.c.id.desc())
-        if statuses:
-            q = q.where(t.c.status.in_(list(statuses)))
-        if since:
-            q = q.where(t.c.occurred_at >= since)
-        if kinds:
-            q = q.where(t.c.kind.in_(list(kinds)))
-        if sources:
-            q = q.where(t.c.source.in_(list(sources)))
+        q = sa.select(t).where(*self._draft_filters(statuses, since, kinds, sources))
+        q = q.order_by(t.c.occurred_at.desc(), t.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [row_to_draft(r) for r in conn.execute(q).mappings()]
+
+    def count_drafts(self, statuses: Sequence[str] | None = None, since: datetime | None = None,
+                     kinds: Sequence[str] = (), sources: Sequence[str] = ()) -> int:
+        """How many drafts `list_drafts` with the same filters lists."""
+        q = sa.select(sa.func.count()).select_from(schema.drafts)
+        with self.engine.connect() as conn:
+            return conn.execute(q.where(*self._draft_filters(statuses, since, kinds, sources))).scalar_one()
+
+    def _draft_filters(self, statuses: Sequence[str] | None, since: datetime | None, kinds: Sequence[str],
+                       sources: Sequence[str]) -> list[sa.ColumnElement[bool]]:
+        t = schema.drafts
+        filters = [t.c.owner == self.owner]
+        if statuses:
+            filters.append(t.c.status.in_(list(statuses)))
+        if since:
+            filters.append(t.c.occurred_at >= since)
+        if kinds:
+            filters.append(t.c.kind.in_(list(kinds)))
+        if sources:
+            filters.append(t.c.source.in_(list(sources)))
+        return filters
 
     def get_draft(self, draft_id: int) -> Draft:
         t = schema.drafts

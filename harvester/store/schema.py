@@ -5,13 +5,30 @@ from an empty database gives exactly these tables, columns, indexes and constrai
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from harvester.store.values import SafeString, SafeText
 
 metadata = sa.MetaData()
 
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+class StoredJSON(sa.types.TypeDecorator):
+    """JSON, and JSONB on PostgreSQL: sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
+    but importing SQLAlchemy's PostgreSQL dialect only on a PostgreSQL store."""
+
+    impl = sa.JSON
+    cache_ok = True
+    should_evaluate_none = True  # as sa.JSON: None is stored as JSON null, not SQL NULL
+    hashable = False
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(sa.JSON())
+
+
+JSON = StoredJSON()
 UTC = sa.DateTime(timezone=True)
 
 schema_info = sa.Table(

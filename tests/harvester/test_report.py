@@ -250,9 +250,11 @@ def test_every_renderer_links_through_the_one_url_filter(store):
 
 
 def test_the_format_registry_drives_the_cli_choices_and_suffixes():
+    import click
+
     from harvester.cli import cli
 
-    option = next(p for p in cli.commands["report"].params if p.name == "fmt")
+    option = next(p for p in cli.get_command(click.Context(cli), "report").params if p.name == "fmt")
     assert list(option.type.choices) == list(OUTPUT_FORMATS) == ["md", "html", "json"]
     assert all(name in option.help for name in OUTPUT_FORMATS)
     assert [format_for_suffix(s).name for s in (".md", ".MARKDOWN", ".htm", ".html", ".json", ".txt")] == \

@@ -7,8 +7,9 @@ test holds schema.py to it. Numbers 4 and 5 are not used."""
 
 from __future__ import annotations
 
+import importlib
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Iterator
 
 import sqlalchemy as sa
 
@@ -16,21 +17,20 @@ from harvester.errors import StoreError
 from harvester.models import utcnow
 from harvester.store import schema
 from harvester.store.locks import advisory_key, hold_advisory_lock
-from harvester.store.migrations import (m001_core_tables, m002_findings_runs_state, m003_draft_links,
-                                        m006_search_index, m007_run_description_and_type, m008_audit_trail,
-                                        m009_team_members, m010_changed_groups, m011_drafts_status_time)
 from harvester.store.sqlite import exclusive_transaction
 
-MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
-    1: m001_core_tables.apply,
-    2: m002_findings_runs_state.apply,
-    3: m003_draft_links.apply,
-    6: m006_search_index.apply,
-    7: m007_run_description_and_type.apply,
-    8: m008_audit_trail.apply,
-    9: m009_team_members.apply,
-    10: m010_changed_groups.apply,
-    11: m011_drafts_status_time.apply,
+# version -> the module of harvester.store.migrations whose apply(conn) builds it; a module is
+# imported only when its migration runs, so opening a current store loads none of them.
+MIGRATIONS: dict[int, str] = {
+    1: "m001_core_tables",
+    2: "m002_findings_runs_state",
+    3: "m003_draft_links",
+    6: "m006_search_index",
+    7: "m007_run_description_and_type",
+    8: "m008_audit_trail",
+    9: "m009_team_members",
+    10: "m010_changed_groups",
+    11: "m011_drafts_status_time",
 }
 
 
@@ -68,10 +68,14 @@ def migrate(engine: sa.Engine, target: int | None = None, read_only: bool = Fals
                     check_known_version(found)
                     if found >= version:
                         continue
-                    MIGRATIONS[version](conn)
+                    apply_migration(conn, version)
                     conn.execute(schema.schema_info.insert().values(version=version, applied_at=utcnow()))
                     found = version
     return max(found, target)
+
+
+def apply_migration(conn: sa.Connection, version: int) -> None:
+    importlib.import_module(f"{__name__}.{MIGRATIONS[version]}").apply(conn)
 
 
 def check_known_version(found: int) -> None:
