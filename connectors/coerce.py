@@ -4,8 +4,9 @@ an id, whatever the server sent."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 from harvester.models import ensure_utc
 

@@ -13,9 +13,10 @@ same rules read both sources.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
-from typing import Any, Mapping, TypedDict, cast
+from typing import Any, TypedDict, cast
 
 from harvester.models import Record
 

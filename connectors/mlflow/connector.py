@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from harvester.config import read_secret
 from harvester.connectors.base import Connector, HarvestWindow, Watermark
 from harvester.connectors.mlflow.errors import translate_error
+from harvester.connectors.mlflow.filters import ID_CHUNK, chunks, quote_value
 from harvester.connectors.mlflow.links import UiLinks, build_ui_links
-from harvester.connectors.mlflow.parse import (kv, parse_registry_event, parse_run, read_model_version,
-                                               read_registered_model, registry_events, run_id_of, text)
+from harvester.connectors.mlflow.parse import kv, parse_run, run_id_of, text
+from harvester.connectors.mlflow.registry import fetch_registry
 from harvester.connectors.mlflow.rest import PageToken, json_pages, rest_host_creds, run_to_json, stream_runs_page
 from harvester.connectors.mlflow.settings import MlflowSettings, databricks_env, missing_file_store
 from harvester.connectors.mlflow.transport import API, MlflowRestHttp, ServerHttp, serves_plain_http
@@ -33,7 +35,6 @@ from harvester.timeutil import to_ms
 
 # Runs are read from the start time every handle reached, less an overlap.
 RUNS_WATERMARK = Watermark("started_at", overlap=timedelta(minutes=10))
-ID_CHUNK = 100
 TEAM_MARK = "*"  # the cursor mark of a team's one runs query
 RUN_ORDER = ("attributes.start_time ASC", "attributes.run_id ASC")
 DIAGNOSE_RUNS = 1000  # runs `harvester doctor` reads to see who logs them
@@ -152,7 +153,7 @@ class MlflowConnector(Connector):
             elif stream == "registry" and self.settings.registry and self.settings.unity_catalog:
                 yield from fetch_uc_registry(self, cursor, window)
             elif stream == "registry" and self.settings.registry:
-                yield from self.fetch_registry(cursor, window)
+                yield from fetch_registry(self, cursor, window)
 
     @contextmanager
     def _translate_errors(self):
@@ -215,10 +216,10 @@ class MlflowConnector(Connector):
                 break
 
     def fetch_runs(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
-        experiments = self.experiments()
+        experiments, handles = self.experiments(), self.handles
 
         def parse(run):
-            return parse_run(run, self.instance, experiments, self.ui_links, self.handles)
+            return parse_run(run, self.instance, experiments, self.ui_links, handles)
 
         running = list(cursor.state.get("running", [])) if cursor else []
         for chunk in chunks(running, ID_CHUNK):
@@ -322,67 +323,7 @@ class MlflowConnector(Connector):
         page = self.client.search_runs(ids, filter_string=filter_string, max_results=limit, order_by=list(order))
         return [run_to_json(run) for run in page]
 
-    # registry ---------------------------------------------------------------------------------
-
-    def fetch_registry(self, cursor: Cursor | None, window: HarvestWindow) -> Iterator[Record]:
-        previous = dict(cursor.state.get("models", {})) if cursor else {}
-        first = cursor is None
-        models = list(self.parse_each(self.registered_models(), read_registered_model))
-        changed = [m for m in models
-                   if first or m["name"] not in previous
-                   or m["last_updated_timestamp"] != previous[m["name"]].get("updated")
-                   or m["aliases"] != previous[m["name"]].get("aliases")]
-        versions_by_model: dict[str, list[dict]] = {}
-        for chunk in chunks([m["name"] for m in changed], ID_CHUNK):
-            for v in self.parse_each(self.model_versions(chunk), read_model_version):
-                versions_by_model.setdefault(v["name"], []).append(v)
-        events = registry_events(changed, versions_by_model, previous, first, window, self.settings)
-        runs = self.runs_by_id({e["run_id"] for e in events if e.get("run_id")})
-        experiments = self.experiments()
-        records = [parse_registry_event(e, runs.get(e.get("run_id") or ""), self.instance, experiments, self.ui_links,
-                                        self.handles) for e in events]
-        if self.members:  # a team keeps its members' models, not every colleague's on the server
-            records = [r for r in records if r.mine]
-        records.sort(key=lambda r: r.occurred_at)
-        yield from records
-        state = {m["name"]: previous.get(m["name"], {}) for m in models}
-        for m in changed:
-            vs = versions_by_model.get(m["name"], [])
-            state[m["name"]] = {"updated": m["last_updated_timestamp"], "aliases": m["aliases"],
-                                "staged": sorted(str(v["version"]) for v in vs
-                                                 if v.get("current_stage") in self.settings.serving_stages)}
-        self._registry_state = {"models": state}
-
-    def registered_models(self) -> Iterator[dict]:
-        if self.registry_http is not None:
-            yield from json_pages(self.registry_http, "GET", f"{API}/registered-models/search", "registered_models",
-                                  {"max_results": 1000}, self.instance)
-            return
-        token = None
-        while True:
-            page = self.client.search_registered_models(max_results=1000, page_token=token)
-            for m in page:
-                yield {"name": m.name, "last_updated_timestamp": m.last_updated_timestamp, "aliases": m.aliases}
-            token = page.token
-            if not token:
-                break
-
-    def model_versions(self, names: Sequence[str]) -> Iterator[dict]:
-        names_sql = ", ".join(quote_value(n) for n in names)
-        if self.registry_http is not None:
-            yield from json_pages(self.registry_http, "GET", f"{API}/model-versions/search", "model_versions",
-                                  {"filter": f"name IN ({names_sql})", "max_results": 200000}, self.instance)
-            return
-        token = None
-        while True:
-            page = self.client.search_model_versions(f"name IN ({names_sql})", max_results=200000, page_token=token)
-            for v in page:
-                yield {"name": v.name, "version": v.version, "creation_timestamp": v.creation_timestamp,
-                       "last_updated_timestamp": v.last_updated_timestamp, "current_stage": v.current_stage,
-                       "run_id": v.run_id, "source": v.source, "status": v.status, "user_id": v.user_id}
-            token = page.token
-            if not token:
-                break
+    # the runs behind registry versions (registry.py, unity_catalog.py) ------------------------------
 
     def runs_by_id(self, run_ids: Iterable[str]) -> dict[str, dict]:
         """The runs behind registry versions; one that cannot be read leaves its version without run details."""
@@ -410,18 +351,6 @@ def handle_start(handle: str, cursor: Cursor | None, window: HarvestWindow) -> d
     if mark:
         return datetime.fromisoformat(mark) - RUNS_WATERMARK.overlap
     return RUNS_WATERMARK.start(cursor, window)
-
-
-def chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    items = list(items)
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-def quote_value(value: str) -> str:
-    """A string literal for an MLflow filter."""
-    value = str(value)
-    return f'"{value}"' if "'" in value else f"'{value}'"
 
 
 def select_experiment(name: str, include: Sequence[str], exclude: Sequence[str]) -> bool:

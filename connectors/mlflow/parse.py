@@ -8,8 +8,9 @@ promotions, which become `model_version` and `model_promotion` records.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from harvester.connectors.base import HarvestWindow
 from harvester.connectors.coerce import finite_number

@@ -8,9 +8,10 @@ time, whatever the page size. The request goes through one of the transports in 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from harvester.errors import ConnectorError
 

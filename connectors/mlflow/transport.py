@@ -13,8 +13,9 @@ through an auth plugin or AWS SigV4, whose credentials only mlflow knows how to 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import closing
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 API = "/api/2.0/mlflow"
