@@ -94,4 +94,7 @@ def child_env(**extra: str) -> dict[str, str]:
     reach beyond loopback), with benchmark-specific additions."""
     env = dict(os.environ, **QUIET, **extra)
     env.pop("HARVESTER_CONFIG", None)
+    # As on a user's machine, where Python keeps the compiled modules: a process told not to
+    # write them compiles every module of the project's own again at each start.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env

@@ -370,3 +370,14 @@ def test_a_framework_without_levels_still_loads():
     fw = parse_framework('name = "Mini"\n[[dimensions]]\nid = "impact"\ntitle = "Impact"\nkinds = ["metric_lift"]\n', "mini")
     assert fw.levels == () and fw.dimensions[0].expectation("senior") == ""
     assert fw.tag("metric_lift", "anything") == ("impact",)
+
+
+def test_compiled_templates_are_cached_in_the_app_dir_and_a_damaged_cache_is_passed_over(store, journal,
+                                                                                         isolated_home):
+    first = render_report(year_report(store), "md")
+    cached = sorted((isolated_home / "cache" / "templates").glob("__jinja2_*.cache"))
+    assert cached, "the report's templates were compiled into the cache"
+    assert render_report(year_report(store), "md") == first
+    for path in cached:
+        path.write_bytes(b"\x00not a compiled template")
+    assert render_report(year_report(store), "md") == first
