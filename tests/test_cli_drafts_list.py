@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from harvester.cli.drafts import DEFAULT_LIMIT
+from harvester.cli.paging import DEFAULT_LIMIT
 from harvester.models import Draft
 from tests.support.cli import run_cli
 
@@ -102,3 +102,17 @@ def test_the_store_limits_in_sql(many):
     finally:
         store.close()
     assert "LIMIT" in statements[0] and "count(" in statements[1]
+
+
+def test_the_journal_pages_the_same_way(many):
+    two = run_cli("journal", "--limit", "2")
+    assert two.exit_code == 0
+    assert len(listed_statements(two.output)) == 2
+    assert "Showing 2 of 5 entries; `--limit 8` or `--all` for more." in two.output
+    every = run_cli("journal", "--all")
+    assert len(listed_statements(every.output)) == 5 and "Showing" not in every.output
+    assert len(listed_statements(run_cli("journal").output)) == 5  # fewer than a page: all of them
+    assert len(json.loads(run_cli("journal", "--json").output)) == 5
+    assert len(json.loads(run_cli("journal", "--json", "--limit", "2").output)) == 2
+    both = run_cli("journal", "--limit", "2", "--all")
+    assert both.exit_code == 2 and "--limit and --all contradict each other" in both.output

@@ -6,12 +6,12 @@ import click
 
 from harvester.cli.app import echo_json, json_option, pass_app
 from harvester.cli.output import say
+from harvester.cli.paging import limit_options, more_line, resolve_limit
 from harvester.commands import command_prefix
 from harvester.safe_text import one_line
 from harvester.models import DRAFT_STATUSES
 
 STATUS_CHOICE = click.Choice([*DRAFT_STATUSES, "all"])
-DEFAULT_LIMIT = 50
 
 
 def describe_metric(m) -> str:
@@ -72,9 +72,7 @@ def register(cli: click.Group) -> None:
     @click.option("--kind", "kinds", multiple=True, help="Only this kind, e.g. metric_lift (repeatable).")
     @click.option("--source", "sources", multiple=True, help="Only this source instance, e.g. mlflow-prod (repeatable).")
     @click.option("--since", help="Only drafts of work from this time on: 30d, 6m or a date.")
-    @click.option("--limit", type=click.IntRange(min=1), metavar="N",
-                  help=f"Show the newest N. Default: {DEFAULT_LIMIT}, or every draft with --json.")
-    @click.option("--all", "show_all", is_flag=True, help="Show every draft that matches.")
+    @limit_options("drafts")
     @json_option
     @pass_app
     def list_drafts(app, status, kinds, sources, since, limit, show_all, as_json):
@@ -91,12 +89,7 @@ def register(cli: click.Group) -> None:
         from harvester.cli.output import terminal_width
         from harvester.timeutil import parse_past
 
-        if show_all and limit is not None:
-            raise click.UsageError("--limit and --all contradict each other; give one.")
-        if show_all or (as_json and limit is None):
-            limit = None
-        elif limit is None:
-            limit = DEFAULT_LIMIT
+        limit = resolve_limit(limit, show_all, as_json)
         start = parse_past(since, "--since") if since else None
         filters = dict(statuses=None if status == "all" else [status], since=start, kinds=kinds, sources=sources)
         items = app.store.list_drafts(**filters, limit=limit)
@@ -114,9 +107,9 @@ def register(cli: click.Group) -> None:
             for line in format_draft_lines(d, width):
                 say(line)
         command = command_prefix(app.config)
-        if total > len(items):
-            drafts_word = "drafts" if status == "all" else f"{status} drafts"
-            say(f"\nShowing {len(items):,} of {total:,} {drafts_word}; `--limit {limit * 4}` or `--all` for more.")
+        more = more_line(len(items), total, "drafts" if status == "all" else f"{status} drafts", limit)
+        if more:
+            say(f"\n{more}")
         if status == "pending":
             # Not wrapped: the commands stay whole, to copy.
             opening = "Confirm" if total > len(items) else f"\n{total:,} pending. Confirm"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from harvester.cli.app import App, echo_json, json_option, pass_app
+from harvester.cli.paging import limit_options, more_line, resolve_limit
 from harvester.cli.output import say
 from harvester.safe_text import one_line
 
@@ -12,14 +13,19 @@ from harvester.safe_text import one_line
 def register(cli: click.Group) -> None:
     @cli.group(invoke_without_command=True)
     @click.option("--since", help="Only entries from this time on: 90d, 6m or a date.")
+    @limit_options("entries")
     @json_option
     @click.pass_context
-    def journal(ctx, since, as_json):
+    def journal(ctx, since, limit, show_all, as_json):
         """Your confirmed journal entries, newest first; show, edit, delete or restore one.
+
+        Shows the newest 50 and says how many more there are; --limit N or --all
+        shows more. With --json every entry is printed unless --limit is given.
 
         \b
         Examples:
           harvester journal --since 90d
+          harvester journal --all
           harvester journal show 12
           harvester journal edit 12 --text "Raised fraud recall to 0.87"
           harvester journal delete 12        (kept, and back with: journal restore 12)"""
@@ -28,7 +34,9 @@ def register(cli: click.Group) -> None:
         app = ctx.find_object(App)
         from harvester.timeutil import parse_past
 
-        entries = app.store.list_entries(since=parse_past(since) if since else None)
+        limit = resolve_limit(limit, show_all, as_json)
+        start = parse_past(since) if since else None
+        entries = app.store.list_entries(since=start, limit=limit)
         if as_json:
             echo_json([e.as_json() for e in entries])
             return
@@ -45,6 +53,10 @@ def register(cli: click.Group) -> None:
                 say(f"              outcome: {one_line(e.outcome)}")
             for ev in e.evidence:
                 say(f"              {one_line(ev.url)}")
+        total = app.store.count_entries(since=start) if len(entries) == limit else len(entries)
+        more = more_line(len(entries), total, "entries", limit)
+        if more:
+            say(f"\n{more}")
 
     @journal.command("show")
     @click.argument("entry_id", type=int)

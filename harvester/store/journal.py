@@ -43,17 +43,29 @@ class JournalMixin:
             record_change(conn, self.owner, "entry", entry_id, "created", None, {"text": entry.text}, via, now)
         return replace(entry, id=entry_id, created_at=now)
 
-    def list_entries(self, since: datetime | None = None, until: datetime | None = None) -> list[Entry]:
-        """The journal: every entry not deleted, newest first."""
+    def list_entries(self, since: datetime | None = None, until: datetime | None = None,
+                     limit: int | None = None) -> list[Entry]:
+        """The journal: every entry not deleted, newest first (at most `limit`, the newest)."""
         t = schema.entries
-        q = (sa.select(t).where(t.c.owner == self.owner, t.c.deleted_at.is_(None))
-             .order_by(t.c.occurred_at.desc(), t.c.id.desc()))
-        if since:
-            q = q.where(t.c.occurred_at >= since)
-        if until:
-            q = q.where(t.c.occurred_at < until)
+        q = (sa.select(t).where(*self._entry_filters(since, until))
+             .order_by(t.c.occurred_at.desc(), t.c.id.desc()).limit(limit))
         with self.engine.connect() as conn:
             return [row_to_entry(r) for r in conn.execute(q).mappings()]
+
+    def count_entries(self, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many entries `list_entries` with the same bounds lists."""
+        q = sa.select(sa.func.count()).select_from(schema.entries).where(*self._entry_filters(since, until))
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar_one()
+
+    def _entry_filters(self, since: datetime | None, until: datetime | None) -> list:
+        t = schema.entries
+        filters = [t.c.owner == self.owner, t.c.deleted_at.is_(None)]
+        if since:
+            filters.append(t.c.occurred_at >= since)
+        if until:
+            filters.append(t.c.occurred_at < until)
+        return filters
 
     def get_entry(self, entry_id: int, include_deleted: bool = False) -> Entry:
         """One journal entry; a deleted one only with `include_deleted` (else StateError naming the way back)."""

@@ -163,10 +163,11 @@ class RecordsMixin:
         if only is None:
             yield from self.stream_groups(sa.true(), kinds)
             return
-        wanted = sorted(g for g in set(only) if g[1] in kinds)
         t = schema.records
-        for i in range(0, len(wanted), 200):
-            yield from self.stream_groups(sa.tuple_(t.c.source, t.c.kind, t.c.subject).in_(wanted[i:i + 200]), kinds)
+        # One query a group: SQLite plans a tuple IN or an OR of groups as a scan of every record
+        # of the owner (0.4 s at 100,000 runs), and each single group as a range of ix_records_group.
+        for source, kind, subject in sorted(g for g in set(only) if g[1] in kinds):
+            yield from self.stream_groups(sa.and_(t.c.source == source, t.c.subject == subject), [kind])
 
     def stream_groups(self, condition, kinds: list[str]) -> Iterator[tuple[str, str, str, list[Record]]]:
         t = schema.records
