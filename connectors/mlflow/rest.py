@@ -52,7 +52,7 @@ def stream_runs_page(http, experiment_ids: Sequence[str], filter_string: str, ma
 
 
 def json_pages(http, method: str, endpoint: str, items_key: str, query: Mapping[str, Any],
-               source: str = "mlflow") -> Iterator[Any]:
+               source: str = "mlflow", server: str = "MLflow") -> Iterator[Any]:
     """Every element of `items_key` over the pages of one search endpoint (next_page_token);
     the query goes in the body of a POST and the URL of a GET."""
     page_token = None
@@ -61,10 +61,10 @@ def json_pages(http, method: str, endpoint: str, items_key: str, query: Mapping[
         query_now = {**query, **({"page_token": page_token} if page_token else {})}
         page = http.call(method, endpoint, **({"body": query_now} if method == "POST" else {"params": query_now}))
         if not isinstance(page, Mapping):
-            raise ConnectorError(source, f"MLflow answered {what} with a page it cannot read: not a JSON object.")
+            raise ConnectorError(source, f"{server} answered {what} with a page it cannot read: not a JSON object.")
         items = page.get(items_key) or []
         if not isinstance(items, list):
-            raise ConnectorError(source, f"MLflow answered {what} with a page it cannot read: its {items_key} "
+            raise ConnectorError(source, f"{server} answered {what} with a page it cannot read: its {items_key} "
                                          "is not a list.")
         yield from items
         page_token = page.get("next_page_token")

@@ -48,7 +48,24 @@ def serves_plain_http(tracking_uri: str, registry_uri: str, env: Mapping[str, st
     return not any(str(env.get(name, "")).strip() for name in MLFLOW_ONLY_VARIABLES)
 
 
-class ServerHttp:
+class RestCalls:
+    """What the connector asks of a transport, on top of its `send`."""
+
+    def send(self, method: str, endpoint: str, *, body: Any = None, params: Mapping[str, Any] | None = None,
+             stream: bool = False):
+        raise NotImplementedError
+
+    def call(self, method: str, endpoint: str, *, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        """The JSON of one answer (None for a body that is not JSON)."""
+        with closing(self.send(method, endpoint, body=body, params=params)) as response:
+            return read_json(response)
+
+    def open_stream(self, endpoint: str, body: Any):
+        """A POST whose answer is read as it arrives; the caller closes it."""
+        return self.send("POST", endpoint, body=body, stream=True)
+
+
+class ServerHttp(RestCalls):
     """One session bound to a tracking server, with mlflow's credential variables read from `env`."""
 
     def __init__(self, tracking_uri: str, env: Mapping[str, str], *, max_retries: int, timeout: float):
@@ -75,9 +92,6 @@ class ServerHttp:
         # The last answer of a retried status comes back and is raised as a ServerHttpError.
         mount_retry(self.session, build_retry(max_retries, RETRIED_STATUSES, backoff=1.0))
 
-    def close(self) -> None:
-        self.session.close()
-
     def send(self, method: str, endpoint: str, *, body: Any = None, params: Mapping[str, Any] | None = None,
              stream: bool = False):
         response = self.session.request(method, self.base + endpoint, json=body, params=params, timeout=self.timeout,
@@ -87,24 +101,13 @@ class ServerHttp:
                 raise error_from(response)
         return response
 
-    def call(self, method: str, endpoint: str, *, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
-        """The JSON of one answer (None for a body that is not JSON)."""
-        with closing(self.send(method, endpoint, body=body, params=params)) as response:
-            return read_json(response)
-
-    def open_stream(self, endpoint: str, body: Any):
-        """A POST whose answer is read as it arrives; the caller closes it."""
-        return self.send("POST", endpoint, body=body, stream=True)
 
 
-class MlflowRestHttp:
+class MlflowRestHttp(RestCalls):
     """The same calls through mlflow's REST helper, with a store's host credentials."""
 
     def __init__(self, host_creds: Any):
         self.host_creds = host_creds
-
-    def close(self) -> None:
-        pass
 
     def send(self, method: str, endpoint: str, *, body: Any = None, params: Mapping[str, Any] | None = None,
              stream: bool = False):
@@ -120,13 +123,6 @@ class MlflowRestHttp:
             with closing(response):
                 verify_rest_response(response, endpoint)  # raises mlflow's own exception
         return response
-
-    def call(self, method: str, endpoint: str, *, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
-        with closing(self.send(method, endpoint, body=body, params=params)) as response:
-            return read_json(response)
-
-    def open_stream(self, endpoint: str, body: Any):
-        return self.send("POST", endpoint, body=body, stream=True)
 
 
 def read_json(response) -> Any:

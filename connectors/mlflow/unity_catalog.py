@@ -13,8 +13,8 @@ version is skipped rather than failing its page:
   `max_results`, `page_token`) -> `{"model_versions": [{name, version, creation_timestamp,
   last_updated_timestamp, user_id, source, run_id, status, ...}], "next_page_token"}`.
 
-Requests go through `mlflow.utils.rest_utils.http_request` with the workspace's host creds, so
-credentials, retries (429 and 5xx, Retry-After honoured) and TLS stay mlflow's.
+Requests go through mlflow's REST helper (transport.MlflowRestHttp) with the workspace's host
+creds, so credentials, retries (429 and 5xx, Retry-After honoured) and TLS stay mlflow's.
 
 UC has no stages and keeps no alias history; search results have no aliases and an alias move
 touches no timestamp. So aliases are read (one `get` each) only for the models holding a version
@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 from harvester.connectors.base import HarvestWindow
 from harvester.connectors.mlflow.parse import (parse_registry_event, parse_run, read_model_version,
                                                read_registered_model, registry_events)
+from harvester.connectors.mlflow.rest import json_pages
+from harvester.connectors.mlflow.transport import MlflowRestHttp
 from harvester.errors import ConnectorError, MalformedItemError
 from harvester.models import Cursor, Record
 
@@ -46,34 +48,11 @@ class UcRegistry:
     """Reads the three UC endpoints as JSON with mlflow's REST helper."""
 
     def __init__(self, host_creds, source: str):
-        self.host_creds = host_creds
+        self.http = MlflowRestHttp(host_creds)
         self.source = source
 
-    def call(self, endpoint: str, params: Mapping[str, Any]) -> dict:
-        from mlflow.utils.rest_utils import http_request, verify_rest_response
-
-        response = http_request(self.host_creds, endpoint, "GET", params=dict(params))
-        verify_rest_response(response, endpoint)  # raises mlflow's own exception on an error status
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise ConnectorError(self.source, f"Unity Catalog answered {endpoint} with something other than a "
-                                              "JSON object.")
-        return body
-
     def pages(self, endpoint: str, params: Mapping[str, Any], key: str) -> Iterator[Any]:
-        token = None
-        while True:
-            body = self.call(endpoint, {**params, **({"page_token": token} if token else {})})
-            items = body.get(key) or []
-            if not isinstance(items, list):
-                raise ConnectorError(self.source, f"Unity Catalog answered {endpoint} with a {key} that is not a list.")
-            yield from items
-            token = body.get("next_page_token")
-            if not isinstance(token, str) or not token:
-                break
+        return json_pages(self.http, "GET", endpoint, key, params, self.source, "Unity Catalog")
 
     def registered_models(self) -> Iterator[Any]:
         return self.pages(SEARCH_MODELS, {"max_results": MODELS_PER_PAGE}, "registered_models")
@@ -83,7 +62,11 @@ class UcRegistry:
                           "model_versions")
 
     def registered_model(self, name: str) -> Any:
-        return self.call(GET_MODEL, {"name": name}).get("registered_model")
+        body = self.http.call("GET", GET_MODEL, params={"name": name})
+        if not isinstance(body, dict):
+            raise ConnectorError(self.source, f"Unity Catalog answered {GET_MODEL} with something other than a "
+                                              "JSON object.")
+        return body.get("registered_model")
 
 
 def quote_name(name: str) -> str:
